@@ -1,0 +1,34 @@
+# `make demo` and `make test` work on a fresh machine with Python >= 3.11: they build .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# every distribution of the repository: each aura_* folder with a pyproject.toml
+PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard aura_*/pyproject.toml))
+STAMP := $(VENV)/.installed
+
+.PHONY: venv demo test lint bench docs clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements-dev.txt $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt $(foreach p,$(PACKAGES),-e ./$(p))
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python examples/render_all.py --out out
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) out runs

@@ -1,0 +1,255 @@
+"""The provider contract: request and result classes and the protocol of each provider kind.
+
+Every request and result is a frozen attrs class. Paths are absolute. Times are in seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from attrs import field, frozen
+
+from aura_core.specs import Brief, PlanSpec, RenderSpec, VoiceSpec
+
+
+@frozen
+class Availability:
+    """Whether a provider can be used now, and why not when it cannot."""
+
+    ok: bool
+    detail: str = ""
+
+
+@frozen
+class ProviderSettings:
+    """The ``[providers.<name>]`` table of a brief, handed to a provider's optional ``configure``.
+
+    ``values`` are the keys as the user wrote them (the core's own resilience keys removed);
+    ``base_dir`` is the brief's folder, for resolving relative paths with ``path()``.
+    """
+
+    values: Mapping[str, Any] = field(factory=dict)
+    base_dir: Path = field(factory=Path.cwd)
+
+    def path(self, key: str) -> Path | None:
+        """The setting ``key`` as a path resolved from the brief's folder, or None when unset."""
+        raw = self.values.get(key)
+        if raw is None:
+            return None
+        path = Path(str(raw)).expanduser()
+        return path if path.is_absolute() else (self.base_dir / path).resolve()
+
+
+@frozen
+class WordTiming:
+    """One spoken word and when it is said, relative to the start of its speech file."""
+
+    text: str
+    start: float
+    end: float
+
+
+@frozen
+class SceneDraft:
+    """One scene of a script as the LLM writes it."""
+
+    heading: str
+    narration: str
+    visual_prompt: str
+
+
+@frozen
+class ScriptRequest:
+    """Ask for a script of ``scene_count`` scenes of about ``word_target`` words in all."""
+
+    brief: Brief
+    plan: PlanSpec
+    scene_count: int
+    word_target: int
+    language: str = "en"
+
+
+@frozen
+class SpeechRequest:
+    """Speak ``text`` with ``voice`` into a WAV (or other audio) file at ``out_path``."""
+
+    text: str
+    voice: VoiceSpec
+    language: str
+    out_path: Path
+
+
+@frozen
+class Speech:
+    """A voiced file: its measured duration, sample rate and, when known, word timings."""
+
+    path: Path
+    duration: float
+    sample_rate: int
+    words: tuple[WordTiming, ...] = ()
+
+
+@frozen
+class ImageRequest:
+    """Make a ``width`` x ``height`` picture for ``prompt`` at ``out_path`` (PNG)."""
+
+    prompt: str
+    negative_prompt: str
+    width: int
+    height: int
+    style: str
+    seed: int
+    out_path: Path
+    heading: str = ""
+
+
+@frozen
+class Picture:
+    """A picture on disk, where it came from and under which licence."""
+
+    path: Path
+    width: int
+    height: int
+    source: str
+    license: str
+
+
+@frozen
+class Scene:
+    """A timed scene: where it sits on the timeline of the video.
+
+    ``start`` and ``duration`` are the scene's slot on the timeline; its narration starts at
+    ``start`` and lasts ``speech_duration``; the rest of the slot is the pause after it.
+    Before the scene is voiced, durations are estimated from the word count.
+    """
+
+    index: int
+    heading: str
+    narration: str
+    visual_prompt: str
+    start: float
+    duration: float
+    speech_duration: float
+
+
+@frozen
+class SegmentRequest:
+    """Render ``scene``'s slot: its picture in motion, ending in the transition to ``next_picture``.
+
+    ``next_picture`` is None for the last scene. ``picture`` is None when no picture could be made:
+    the composer then draws a background of its own.
+    """
+
+    scene: Scene
+    speech: Speech
+    picture: Picture | None
+    next_picture: Picture | None
+    render: RenderSpec
+    out_path: Path
+    scene_count: int = 1
+
+
+@frozen
+class Segment:
+    """One encoded scene slot: video only, exactly ``duration`` seconds long."""
+
+    path: Path
+    index: int
+    start: float
+    duration: float
+    width: int
+    height: int
+    fps: int
+
+
+@frozen
+class Narration:
+    """One scene's speech placed on the timeline at ``start``, with its text for captions."""
+
+    speech: Speech
+    start: float
+    text: str
+
+
+@frozen
+class AssemblyRequest:
+    """Join the segments, lay the narration and music under them, add captions, write ``out_path``."""
+
+    segments: tuple[Segment, ...]
+    narration: tuple[Narration, ...]
+    music: Path | None
+    captions: str
+    render: RenderSpec
+    out_path: Path
+
+
+@frozen
+class Video:
+    """The finished video as probed on disk; captions and thumbnail paths when made."""
+
+    path: Path
+    duration: float
+    width: int
+    height: int
+    fps: float
+    size_bytes: int
+    captions_path: Path | None = None
+    thumbnail_path: Path | None = None
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """What every provider has. Optional: ``check()``, ``fingerprint()``, ``concurrency``, ``configure()``."""
+
+    kind: str
+    name: str
+
+
+@runtime_checkable
+class ScriptWriter(Provider, Protocol):
+    """kind ``llm``: writes the script, yielding each scene as soon as it is known."""
+
+    def write_script(self, request: ScriptRequest) -> AsyncIterator[SceneDraft]:
+        """Yield the scenes of the script in order."""
+        ...
+
+
+@runtime_checkable
+class Voice(Provider, Protocol):
+    """kind ``tts``: speaks text into an audio file."""
+
+    async def synthesize(self, request: SpeechRequest) -> Speech:
+        """Write the speech to ``request.out_path`` and describe it."""
+        ...
+
+
+@runtime_checkable
+class Illustrator(Provider, Protocol):
+    """kind ``image``: makes a picture for a scene."""
+
+    async def generate(self, request: ImageRequest) -> Picture:
+        """Write the picture to ``request.out_path`` and describe it."""
+        ...
+
+
+@runtime_checkable
+class Composer(Provider, Protocol):
+    """kind ``composer``: renders scene segments and assembles the video."""
+
+    async def render_scene(self, request: SegmentRequest) -> Segment:
+        """Encode one scene slot to ``request.out_path``."""
+        ...
+
+    async def assemble(self, request: AssemblyRequest) -> Video:
+        """Write the finished video to ``request.out_path``."""
+        ...
+
+
+PROTOCOLS: Mapping[str, type[Provider]] = {
+    "llm": ScriptWriter,
+    "tts": Voice,
+    "image": Illustrator,
+    "composer": Composer,
+}
