@@ -1,0 +1,234 @@
+"""The ``elevenlabs`` voice: speech with word timings through the official ElevenLabs SDK."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import math
+import os
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import httpx
+from elevenlabs.client import AsyncElevenLabs
+from elevenlabs.core.request_options import RequestOptions
+from elevenlabs.types import VoiceSettings
+
+from aura_core import Availability, ProviderError, ProviderSettings, Speech, SpeechRequest, record_usage
+from aura_plugins_elevenlabs.alignment import group_words
+from aura_plugins_elevenlabs.audio import AudioFormatError, write_audio
+from aura_plugins_elevenlabs.errors import map_error
+from aura_plugins_elevenlabs.settings import ElevenLabsSettings, parse_settings
+
+#: A voice id as ElevenLabs makes them: 20 letters and digits. Anything else is looked up as a name.
+VOICE_ID = re.compile(r"^[A-Za-z0-9]{20}$")
+
+#: Voice names resolved in this process: (base url, key digest) -> {casefolded name or id: voice id}.
+_VOICES: dict[tuple[str, str], dict[str, str]] = {}
+
+
+def _key_digest(key: str) -> str:
+    """A short digest standing for the key in cache keys, so the key itself is never stored twice."""
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def clear_voice_cache() -> None:
+    """Forget every voice name resolved in this process (for tests and long-lived apps)."""
+    _VOICES.clear()
+
+
+class ElevenLabsVoice:
+    """TTS provider ``elevenlabs``: writes a 16-bit mono WAV, with word timings from the API's alignment."""
+
+    kind = "tts"
+    name = "elevenlabs"
+    auto = False
+
+    def __init__(self, settings: ElevenLabsSettings | None = None) -> None:
+        self.settings = settings or ElevenLabsSettings()
+        self.concurrency = self.settings.concurrency
+        self._lock: anyio.Lock | None = None
+        self._lock_loop: object = None
+
+    def configure(self, settings: ProviderSettings) -> ElevenLabsVoice:
+        """A copy set up from the ``[providers.elevenlabs]`` table; unknown keys raise ``UserError``."""
+        return ElevenLabsVoice(parse_settings(settings.values))
+
+    def fingerprint(self) -> str:
+        """Model, voice (id or name as set), output format and voice settings: what changes the audio."""
+        s = self.settings
+        facts = {
+            "model": s.model,
+            "voice": s.voice,
+            "output_format": s.output_format,
+            "voice_settings": s.voice_settings(1.0),
+            "language": s.language,
+            "seed": s.seed,
+        }
+        return "elevenlabs:" + json.dumps(facts, sort_keys=True, separators=(",", ":"))
+
+    # -- the SDK ------------------------------------------------------------------------------------------
+
+    def _api_key(self) -> str | None:
+        key = os.environ.get(self.settings.api_key_env, "").strip()
+        return key or None
+
+    def _options(self, timeout: float | None = None) -> RequestOptions:
+        # The core's middleware owns retries and backoff: the SDK's own retries stay off for every call.
+        return {"max_retries": 0, "timeout_in_seconds": math.ceil(timeout or self.settings.timeout)}
+
+    @asynccontextmanager
+    async def _client(self, key: str) -> AsyncIterator[AsyncElevenLabs]:
+        """An SDK client for one call, with its own connection pool closed afterwards."""
+        async with httpx.AsyncClient(timeout=self.settings.timeout, follow_redirects=True) as http:
+            yield AsyncElevenLabs(
+                api_key=key,
+                base_url=self.settings.base_url,
+                timeout=self.settings.timeout,
+                httpx_client=http,
+            )
+
+    def _mapped(self, exc: BaseException, key: str | None) -> ProviderError | None:
+        s = self.settings
+        return map_error(
+            exc, key=key, voice=s.voice, model=s.model, key_env=s.api_key_env, base_url=s.base_url
+        )
+
+    def _voice_lock(self) -> anyio.Lock:
+        # One lookup at a time per event loop, so concurrent calls wait for the first one's answer.
+        loop = anyio.lowlevel.current_token()
+        if self._lock is None or self._lock_loop is not loop:
+            self._lock, self._lock_loop = anyio.Lock(), loop
+        return self._lock
+
+    async def _voice_id(self, client: AsyncElevenLabs, key: str, timeout: float | None = None) -> str:
+        """The id of the configured voice; a name is looked up once per process in the voices API."""
+        voice = self.settings.voice
+        if VOICE_ID.match(voice):
+            return voice
+        cache_key = (self.settings.base_url or "", _key_digest(key))
+        async with self._voice_lock():
+            known = _VOICES.get(cache_key)
+            if known is None:
+                try:
+                    listing = await client.voices.get_all(request_options=self._options(timeout))
+                except Exception as exc:
+                    mapped = self._mapped(exc, key)
+                    if mapped is None:
+                        raise
+                    raise mapped from None
+                known = {}
+                for entry in listing.voices:
+                    known[entry.voice_id.casefold()] = entry.voice_id
+                    if entry.name:
+                        known.setdefault(entry.name.strip().casefold(), entry.voice_id)
+                        # Library names read "George - Warm, Captivating Storyteller": "George" finds it too.
+                        known.setdefault(entry.name.split(" - ")[0].strip().casefold(), entry.voice_id)
+                _VOICES[cache_key] = known
+        found = known.get(voice.casefold())
+        if found is None:
+            names = sorted({name for name in known if not VOICE_ID.match(name)})
+            sample = ", ".join(names[:15]) or "none"
+            raise ProviderError(
+                f"ElevenLabs has no voice named {voice!r} in this account: set providers.elevenlabs.voice "
+                f"to a voice id or one of the account's voices ({sample})"
+            )
+        return found
+
+    # -- the provider ---------------------------------------------------------------------------------------
+
+    async def check(self) -> Availability:
+        """Key present, server reachable and key accepted, model offered, voice found."""
+        s = self.settings
+        key = self._api_key()
+        if key is None:
+            return Availability(False, f"{s.api_key_env} is not set")
+        try:
+            async with self._client(key) as client:
+                try:
+                    models = await client.models.list(request_options=self._options(10.0))
+                except Exception as exc:
+                    mapped = self._mapped(exc, key)
+                    if mapped is None:
+                        raise
+                    return Availability(False, mapped.message)
+                offered = {m.model_id for m in models}
+                if offered and s.model not in offered:
+                    return Availability(
+                        False,
+                        f"ElevenLabs does not offer model {s.model!r}; set providers.elevenlabs.model "
+                        f"to one of {', '.join(sorted(offered))}",
+                    )
+                voice_id = await self._voice_id(client, key, timeout=10.0)
+        except ProviderError as exc:
+            return Availability(False, exc.message)
+        return Availability(True, f"model {s.model}, voice {voice_id}, format {s.output_format}")
+
+    async def synthesize(self, request: SpeechRequest) -> Speech:
+        """Speak ``request.text`` into a WAV at ``request.out_path``, with word timings from the alignment."""
+        s = self.settings
+        key = self._api_key()
+        if key is None:
+            raise ProviderError(f"{s.api_key_env} is not set: export your ElevenLabs API key in it")
+        async with self._client(key) as client:
+            voice_id = await self._voice_id(client, key)
+            optional: dict[str, Any] = {}
+            if s.language:
+                optional["language_code"] = s.language
+            if s.seed is not None:
+                optional["seed"] = s.seed
+            try:
+                response = await client.text_to_speech.convert_with_timestamps(
+                    voice_id,
+                    text=request.text,
+                    model_id=s.model,
+                    output_format=s.output_format,
+                    voice_settings=VoiceSettings(**s.voice_settings(request.voice.rate)),
+                    request_options=self._options(),
+                    **optional,
+                )
+            except Exception as exc:
+                mapped = self._mapped(exc, key)
+                if mapped is None:
+                    raise
+                raise mapped from None
+        characters = len(request.text)
+        record_usage(characters=characters, cost_usd=characters / 1000 * s.price_per_1k_characters)
+
+        try:
+            audio = base64.b64decode(response.audio_base_64, validate=True)
+        except (binascii.Error, ValueError):
+            raise ProviderError("ElevenLabs returned audio that is not valid base64") from None
+        path = request.out_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            measured = await anyio.to_thread.run_sync(write_audio, path, audio, s.output_format)
+            alignment = response.alignment or response.normalized_alignment
+            words = (
+                group_words(
+                    alignment.characters,
+                    alignment.character_start_times_seconds,
+                    alignment.character_end_times_seconds,
+                )
+                if alignment is not None
+                else ()
+            )
+        except AudioFormatError as exc:
+            with suppress(OSError):
+                path.unlink()
+            raise ProviderError(f"ElevenLabs returned audio that is not {s.output_format}: {exc}") from None
+        except ValueError as exc:
+            with suppress(OSError):
+                path.unlink()
+            raise ProviderError(f"ElevenLabs returned a malformed alignment: {exc}") from None
+        except BaseException:  # cancelled or failed mid-write: leave no partial file behind
+            with suppress(OSError):
+                path.unlink()
+            raise
+        return Speech(path=path, duration=measured.duration, sample_rate=measured.sample_rate, words=words)
