@@ -1,0 +1,107 @@
+"""The image provider ``sd``: one provider, four backends chosen by the ``backend`` setting."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib.metadata import PackageNotFoundError, version
+
+import anyio
+
+from aura_core import Availability, ImageRequest, Picture, ProviderError, ProviderSettings, record_usage
+from aura_plugins_sd.backends import Backend, Job
+from aura_plugins_sd.prompts import full_negative, full_prompt
+from aura_plugins_sd.settings import SDSettings, read_settings
+from aura_plugins_sd.sizing import fit_png, native_size
+
+
+def _make_backend(settings: SDSettings) -> Backend:
+    # Imported here so that choosing one backend never imports another's dependencies.
+    if settings.backend == "webui":
+        from aura_plugins_sd.backends.webui import WebUIBackend
+
+        return WebUIBackend(settings)
+    if settings.backend == "comfyui":
+        from aura_plugins_sd.backends.comfyui import ComfyUIBackend
+
+        return ComfyUIBackend(settings)
+    if settings.backend == "stability":
+        from aura_plugins_sd.backends.stability import StabilityBackend
+
+        return StabilityBackend(settings)
+    from aura_plugins_sd.backends.local_diffusers import DiffusersBackend
+
+    return DiffusersBackend(settings)
+
+
+def _plugin_version() -> str:
+    try:
+        return version("aura-plugins-sd")
+    except PackageNotFoundError:
+        return "0"
+
+
+class SDProvider:
+    """Stable Diffusion pictures from a WebUI, ComfyUI, the Stability AI API or a local diffusers pipeline."""
+
+    kind = "image"
+    name = "sd"
+
+    def __init__(self, settings: SDSettings | None = None) -> None:
+        self.settings = settings or SDSettings()
+        self.concurrency = self.settings.concurrency
+        self._backend: Backend | None = None
+
+    @property
+    def backend(self) -> Backend:
+        """The backend object of the configured ``backend`` setting (made on first use)."""
+        if self._backend is None:
+            self._backend = _make_backend(self.settings)
+        return self._backend
+
+    def configure(self, settings: ProviderSettings) -> SDProvider:
+        """A copy set up from the brief's ``[providers.sd]`` table; ``UserError`` for bad settings."""
+        provider = SDProvider(read_settings(settings))
+        _ = provider.backend  # builds the backend now, so a bad workflow or model folder fails early
+        return provider
+
+    def fingerprint(self) -> str:
+        """Backend, model, workflow hash, steps, sampler, cfg, family, sizes and style presets, hashed."""
+        data = self.settings.fingerprint_data()
+        data["plugin"] = _plugin_version().split(".")[0]
+        digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+        return f"sd-{self.settings.backend}-{digest[:24]}"
+
+    async def check(self) -> Availability:
+        """Whether the configured backend can be used now (server reachable, key present, model found)."""
+        return await self.backend.check()
+
+    async def generate(self, request: ImageRequest) -> Picture:
+        """Generate at the model's native size nearest the request's aspect, then fit it and save a PNG."""
+        settings = self.settings
+        width, height = native_size(request.width, request.height, settings.sizes)
+        job = Job(
+            prompt=full_prompt(request.prompt, request.style, settings.styles),
+            negative_prompt=full_negative(request.negative_prompt, settings.negative_prompt),
+            seed=request.seed % 4294967295,
+            width=width,
+            height=height,
+            want_width=request.width,
+            want_height=request.height,
+        )
+        data = await self.backend.generate(job)
+        try:
+            await anyio.to_thread.run_sync(fit_png, data, request.width, request.height, request.out_path)
+        except ValueError as error:
+            raise ProviderError(f"{self.backend.label}: {error}", transient=True) from error
+        usage: dict[str, float] = {"images": 1}
+        if settings.backend == "stability" and settings.price_usd is not None:
+            usage["cost_usd"] = settings.price_usd
+        record_usage(**usage)
+        return Picture(
+            path=request.out_path,
+            width=request.width,
+            height=request.height,
+            source=f"sd/{self.backend.label}",
+            license=settings.license,
+        )
