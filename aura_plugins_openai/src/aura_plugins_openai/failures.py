@@ -1,0 +1,151 @@
+"""Turning what the OpenAI SDK raises into ``ProviderError``s that say what to fix, without secrets."""
+
+from __future__ import annotations
+
+import email.utils
+import re
+import time
+from collections.abc import Mapping
+
+import openai
+
+from aura_core import ProviderError
+from aura_plugins_openai.settings import OpenAISettings
+
+_KEY_SHAPED = re.compile(r"\b(sk|key|api[_-]?key)[-_][A-Za-z0-9_\-*.]{6,}", re.IGNORECASE)
+_BEARER = re.compile(r"(Bearer\s+)\S+", re.IGNORECASE)
+
+#: Statuses the same call may get past later: timeout, conflict, rate limit (5xx is checked apart).
+TRANSIENT_STATUSES = frozenset({408, 409, 429})
+
+
+def redact(text: str, settings: OpenAISettings) -> str:
+    """``text`` with the configured key and anything shaped like a key or bearer token blanked out."""
+    key = settings.api_key()
+    if key and len(key) >= 4:
+        text = text.replace(key, "***")
+    text = _BEARER.sub(r"\1***", text)
+    return _KEY_SHAPED.sub("***", text)
+
+
+def retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds to wait from ``Retry-After`` (seconds or HTTP date) or ``retry-after-ms``; else None."""
+    if not headers:
+        return None
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, parsed.timestamp() - time.time())
+
+
+def server_message(error: openai.APIStatusError) -> str:
+    """The human part of an error body (``error.message``), or the SDK's own text."""
+    body = error.body
+    if isinstance(body, Mapping):
+        inner = body.get("error", body)
+        if isinstance(inner, Mapping) and isinstance(inner.get("message"), str):
+            return str(inner["message"])
+        if isinstance(inner, str):
+            return inner
+    return error.message
+
+
+def _error_code(error: openai.APIStatusError) -> str:
+    body = error.body
+    if isinstance(body, Mapping):
+        inner = body.get("error", body)
+        if isinstance(inner, Mapping):
+            return str(inner.get("code") or inner.get("type") or "")
+    return ""
+
+
+def is_response_format_rejection(error: openai.APIStatusError) -> bool:
+    """True for a 400/422 that says the server does not take the requested ``response_format``."""
+    if error.status_code not in (400, 422):
+        return False
+    text = f"{server_message(error)} {_error_code(error)}".lower()
+    return "response_format" in text or "json_schema" in text
+
+
+def to_provider_error(
+    error: openai.OpenAIError, settings: OpenAISettings, *, model: str, model_key: str
+) -> ProviderError:
+    """The ``ProviderError`` for an SDK error: transient or not, ``retry_after``, and what to fix.
+
+    ``model_key`` names the setting that chose ``model`` (``model``, ``tts_model``, ``image_model``).
+    """
+    where = settings.base_url
+    if isinstance(error, openai.APITimeoutError):
+        return ProviderError(
+            f"openai: no answer from {where} within {settings.timeout:g}s (timeout); "
+            "raise [providers.openai] timeout if the server is just slow",
+            transient=True,
+        )
+    if isinstance(error, openai.APIConnectionError):
+        cause = redact(str(error.__cause__ or error), settings)
+        return ProviderError(
+            f"openai: lost or could not open the connection to {where}: {cause}", transient=True
+        )
+    if isinstance(error, openai.APIStatusError):
+        return _status_error(error, settings, model=model, model_key=model_key)
+    if isinstance(error, openai.APIError):
+        # An error event inside a stream: the server failed part-way, which usually passes.
+        return ProviderError(f"openai: the server reported an error: {redact(error.message, settings)}", True)
+    return ProviderError(f"openai: {type(error).__name__}: {redact(str(error), settings)}", transient=False)
+
+
+def _status_error(
+    error: openai.APIStatusError, settings: OpenAISettings, *, model: str, model_key: str
+) -> ProviderError:
+    status = error.status_code
+    said = redact(server_message(error), settings)
+    code = _error_code(error)
+    env = settings.key_env or "api_key_env"
+    if status == 429 and code == "insufficient_quota":
+        return ProviderError(
+            f"openai: the account has no quota left (429 insufficient_quota): check billing; "
+            f"server said: {said}",
+            transient=False,
+        )
+    if status in TRANSIENT_STATUSES or status >= 500:
+        what = "rate limited" if status == 429 else "server error" if status >= 500 else "busy"
+        return ProviderError(
+            f"openai: {what} ({status}) at {settings.base_url}: {said}",
+            transient=True,
+            retry_after=retry_after(error.response.headers),
+        )
+    if status == 401:
+        return ProviderError(
+            f"openai: the API key was rejected (401): set {env} to a valid key", transient=False
+        )
+    if status == 403:
+        return ProviderError(
+            f"openai: access denied (403) for model '{model}': check that the key in {env} may use it, "
+            f"or change [providers.openai] {model_key}; server said: {said}",
+            transient=False,
+        )
+    if status == 404:
+        return ProviderError(
+            f"openai: unknown model '{model}' (404): check [providers.openai] {model_key} "
+            f"(and base_url {settings.base_url}); server said: {said}",
+            transient=False,
+        )
+    return ProviderError(
+        f"openai: the request was refused ({status}) for model '{model}': {said}; "
+        f"check [providers.openai] settings",
+        transient=False,
+    )

@@ -1,0 +1,125 @@
+"""The ``openai`` voice: ``audio.speech`` streamed to the request's path, its real duration measured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import openai
+
+from aura_core import Availability, ProviderError, ProviderSettings, Speech, SpeechRequest, record_usage
+from aura_plugins_openai.audio import AudioError, measure_decoded, measure_wav, wrap_pcm
+from aura_plugins_openai.client import check_service, fingerprint_of, open_client
+from aura_plugins_openai.failures import to_provider_error
+from aura_plugins_openai.settings import OpenAISettings, read_settings
+
+OPENAI_VOICES = frozenset(
+    {
+        "alloy",
+        "ash",
+        "ballad",
+        "coral",
+        "echo",
+        "fable",
+        "nova",
+        "onyx",
+        "sage",
+        "shimmer",
+        "verse",
+        "marin",
+        "cedar",
+    }
+)
+"""The built-in voices; a brief's ``[voice] name`` is used when it is one of them."""
+
+DEFAULT_VOICE = "alloy"
+
+
+def _measure(path: Path, audio_format: str) -> tuple[float, int]:
+    if audio_format == "pcm":
+        wrap_pcm(path)
+    if audio_format in ("wav", "pcm"):
+        return measure_wav(path)
+    return measure_decoded(path)
+
+
+class OpenAIVoice:
+    """kind ``tts``: speaks the text with ``tts_model`` and ``voice``; WAV by default, any format measured."""
+
+    kind = "tts"
+    name = "openai"
+
+    def __init__(self, settings: OpenAISettings | None = None) -> None:
+        self.settings = settings or OpenAISettings()
+        self.concurrency = self.settings.effective_concurrency()
+
+    def configure(self, settings: ProviderSettings) -> OpenAIVoice:
+        """A copy set up from the brief's ``[providers.openai]`` table."""
+        return OpenAIVoice(read_settings(settings.values))
+
+    def fingerprint(self) -> str:
+        """Server, model, voice setting, speed, format and instructions."""
+        s = self.settings
+        return fingerprint_of(
+            "tts",
+            s,
+            model=s.tts_model,
+            voice=s.voice,
+            speed=s.speed,
+            format=s.audio_format,
+            instructions=s.tts_instructions,
+        )
+
+    async def check(self) -> Availability:
+        """Key present and server reachable."""
+        return await check_service(self.settings, model=self.settings.tts_model, model_key="tts_model")
+
+    def voice_for(self, request: SpeechRequest) -> str:
+        """The ``voice`` setting, else the brief's voice name when it is an OpenAI voice, else ``alloy``."""
+        if self.settings.voice is not None:
+            return self.settings.voice
+        name = request.voice.name.lower()
+        return name if name in OPENAI_VOICES else DEFAULT_VOICE
+
+    async def synthesize(self, request: SpeechRequest) -> Speech:
+        """Stream the speech into ``request.out_path`` and return its measured duration and sample rate."""
+        s = self.settings
+        out = request.out_path
+        speed = min(4.0, max(0.25, s.speed * request.voice.rate))
+        extra: dict[str, Any] = {}
+        if s.tts_instructions is not None:
+            extra["instructions"] = s.tts_instructions
+        await anyio.Path(out.parent).mkdir(parents=True, exist_ok=True)
+        try:
+            async with open_client(s) as client:
+                speech = client.audio.speech.with_streaming_response.create(
+                    model=s.tts_model,
+                    voice=self.voice_for(request),
+                    input=request.text,
+                    response_format=s.audio_format,
+                    speed=speed,
+                    **extra,
+                )
+                async with speech as response, await anyio.open_file(out, "wb") as file:
+                    async for chunk in response.iter_bytes(64 * 1024):
+                        await file.write(chunk)
+            duration, rate = await anyio.to_thread.run_sync(_measure, out, s.audio_format)
+        except openai.OpenAIError as error:
+            out.unlink(missing_ok=True)
+            raise to_provider_error(error, s, model=s.tts_model, model_key="tts_model") from None
+        except AudioError as error:
+            out.unlink(missing_ok=True)
+            raise ProviderError(
+                f"openai: the speech from {s.base_url} cannot be read as {s.audio_format} ({error}); "
+                "check [providers.openai] audio_format",
+                transient=False,
+            ) from None
+        except BaseException:
+            out.unlink(missing_ok=True)  # cancelled or failed: leave no partial file behind
+            raise
+        characters = len(request.text)
+        cost = characters * s.price(s.tts_model).characters / 1_000_000
+        record_usage(characters=characters, cost_usd=cost)
+        return Speech(path=out, duration=duration, sample_rate=rate)
