@@ -1,0 +1,150 @@
+"""Assembling the video: segments joined by the concat demuxer, soundtrack, captions, thumbnail, checks."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import anyio
+import ffmpeg
+
+from aura_core import AssemblyRequest, ProviderError, UserError, Video
+from aura_plugins_ffmpeg import audio, binary, captions
+from aura_plugins_ffmpeg.encoders import Encoder
+from aura_plugins_ffmpeg.probe import Probe, probe
+from aura_plugins_ffmpeg.segment import encoder_kwargs
+
+#: How far the finished video's duration may be from the timeline's end, in seconds.
+DURATION_TOLERANCE = 0.1
+
+
+def output_path(request: AssemblyRequest) -> Path:
+    """Where the video goes: ``out_path``, except that VP9 goes in a WebM next to it."""
+    out = request.out_path
+    if request.render.codec == "vp9" and out.suffix.lower() not in (".webm", ".mkv"):
+        return out.with_suffix(".webm")
+    return out
+
+
+def timeline_end(request: AssemblyRequest) -> float:
+    """The end of the last segment's slot: the length the video must have."""
+    return max(s.start + s.duration for s in request.segments)
+
+
+def _concat_list(request: AssemblyRequest, folder: Path) -> Path:
+    listing = folder / "segments.txt"
+    lines = []
+    for segment in sorted(request.segments, key=lambda s: s.index):
+        escaped = str(segment.path.resolve()).replace("'", "'\\''")
+        lines.append(f"file '{escaped}'")
+    listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return listing
+
+
+async def assemble(
+    request: AssemblyRequest, *, exe: str, encoder: Encoder, threads: int, work_dir: Path | None = None
+) -> Video:
+    """Write the finished video for ``request`` and return it as probed."""
+    if not request.segments:
+        raise ProviderError("assembly needs at least one segment", transient=False)
+    render = request.render
+    music = request.music if request.music is not None else render.music
+    if music is not None and not music.is_file():
+        raise UserError(f"render.music: no such file {music}")
+    out = output_path(request)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    total = timeline_end(request)
+    webm = out.suffix.lower() == ".webm"
+    mode = request.captions
+    cue_list = captions.cues(request.narration) if mode != "off" else []
+    captions_path: Path | None = None
+    if mode != "off":
+        captions_path, _vtt = captions.write_sidecars(cue_list, out)
+
+    with tempfile.TemporaryDirectory(prefix="aura-ffmpeg-", dir=work_dir) as tmp:
+        folder = Path(tmp)
+        # Pass one: mix the soundtrack once to a WAV and measure its loudness.
+        mix_wav = folder / "mix.wav"
+        mix = audio.soundtrack(request.narration, total, music, render.music_volume)
+        measure = audio.measure_graph(mix, mix_wav, render.loudness)
+        stderr = await binary.run(
+            binary.command(exe, measure.compile(), loglevel="info", threads=threads),
+            what="mix the soundtrack",
+        )
+        measured = audio.parse_measurement(stderr)
+
+        # Pass two: join the segments (copied, or re-encoded once to burn captions) and add the sound.
+        listing = _concat_list(request, folder)
+        video: Any = ffmpeg.input(str(listing), f="concat", safe=0).video
+        sound = audio.normalise(ffmpeg.input(str(mix_wav)).audio, render.loudness, measured)
+        kwargs: dict[str, Any] = {"t": f"{total:.6f}"}
+        global_args: tuple[str, ...] = ()
+        if mode == "burn" and cue_list:
+            ass = folder / "captions.ass"
+            captions.write_ass(cue_list, ass, render.width, render.height)
+            (folder / "fonts").symlink_to(captions.FONTS_DIR, target_is_directory=True)
+            # Relative names (ffmpeg runs in the temp folder) avoid filter-graph escaping of odd paths.
+            video = video.filter("subtitles", "captions.ass", fontsdir="fonts")
+            for chain in encoder.filters:
+                name, _, arg = chain.partition("=")
+                video = video.filter(name, arg) if arg else video.filter(name)
+            kwargs.update(encoder_kwargs(encoder))
+            kwargs.update({"r": render.fps, "g": render.fps * 2})
+            if not encoder.hardware:
+                kwargs["pix_fmt"] = "yuv420p"
+            global_args = encoder.global_args
+            if threads:
+                kwargs["threads"] = threads
+        else:
+            kwargs["c:v"] = "copy"
+        if webm:
+            kwargs.update({"c:a": "libopus", "b:a": "160k", "f": "webm"})
+        else:
+            kwargs.update({"c:a": "aac", "b:a": "192k", "movflags": "+faststart", "f": "mp4"})
+        final = ffmpeg.output(video, sound, str(out), **kwargs)
+        args = binary.command(exe, final.compile(), threads=threads, global_args=global_args)
+        stderr = await _run_in(folder, args, out)
+
+    thumbnail = out.with_suffix(".png")
+    grab = ffmpeg.input(str(out), ss=f"{min(total / 3, 2.0):.3f}").output(str(thumbnail), vframes=1)
+    await binary.run(binary.command(exe, grab.compile()), what="grab the thumbnail", partial=[thumbnail])
+
+    measured_video = await anyio.to_thread.run_sync(probe, out)
+    _validate(measured_video, request, total, stderr)
+    return Video(
+        path=out,
+        duration=measured_video.duration,
+        width=measured_video.width,
+        height=measured_video.height,
+        fps=measured_video.fps,
+        size_bytes=out.stat().st_size,
+        captions_path=captions_path,
+        thumbnail_path=thumbnail,
+    )
+
+
+async def _run_in(folder: Path, args: list[str], out: Path) -> str:
+    """Run ffmpeg with ``folder`` as its working directory (for the relative caption paths)."""
+    return await binary.run(args, what="assemble the video", partial=[out], cwd=folder)
+
+
+def _validate(found: Probe, request: AssemblyRequest, total: float, stderr: str) -> None:
+    render = request.render
+    problems = []
+    if found.video_codec is None:
+        problems.append("no video stream")
+    if found.audio_codec is None:
+        problems.append("no audio stream")
+    if (found.width, found.height) != (render.width, render.height):
+        problems.append(f"size {found.width}x{found.height}, expected {render.width}x{render.height}")
+    if abs(found.fps - render.fps) > 0.01:
+        problems.append(f"{found.fps:g} fps, expected {render.fps}")
+    if abs(found.duration - total) > DURATION_TOLERANCE:
+        problems.append(f"duration {found.duration:.3f} s, expected {total:.3f} s")
+    if problems:
+        raise ProviderError(
+            f"the assembled video is wrong ({'; '.join(problems)}); "
+            f"ffmpeg said: {binary.tail(stderr) or '(nothing)'}",
+            transient=False,
+        )

@@ -1,0 +1,110 @@
+"""Finding the ffmpeg binary and running it as a cancellable async subprocess."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+import anyio
+
+from aura_core import ProviderError, UserError
+
+#: How much of ffmpeg's stderr is kept: enough for loudnorm's JSON and a useful error tail.
+_STDERR_KEEP = 256 * 1024
+#: How many characters of stderr an error message quotes.
+TAIL_CHARS = 1500
+
+
+def locate(setting: str | None) -> str:
+    """The ffmpeg binary for the ``ffmpeg`` setting.
+
+    ``None`` or ``"bundled"`` picks the binary imageio-ffmpeg ships (a known build with libass,
+    xfade and the software encoders); ``"path"`` the ``ffmpeg`` on PATH; anything else is a path.
+    """
+    if setting in (None, "bundled"):
+        import imageio_ffmpeg
+
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    if setting == "path":
+        found = shutil.which("ffmpeg")
+        if found is None:
+            raise UserError('providers.ffmpeg.ffmpeg: "path" was asked but no ffmpeg is on PATH')
+        return found
+    path = Path(setting).expanduser()
+    if not path.is_file():
+        raise UserError(f"providers.ffmpeg.ffmpeg: no ffmpeg binary at {path}")
+    return str(path)
+
+
+@functools.lru_cache(maxsize=8)
+def version(exe: str) -> str:
+    """The first line of ``ffmpeg -version`` (cached per binary; a short blocking call)."""
+    done = subprocess.run(
+        [exe, "-hide_banner", "-version"], capture_output=True, text=True, timeout=30, check=False
+    )
+    first = done.stdout.splitlines()[0] if done.stdout else ""
+    if done.returncode != 0 or not first:
+        raise ProviderError(f"ffmpeg at {exe} does not run: {tail(done.stderr)}")
+    return first.strip()
+
+
+def tail(text: str, limit: int = TAIL_CHARS) -> str:
+    """The last ``limit`` characters of ``text``, stripped."""
+    text = text.strip()
+    return text if len(text) <= limit else "…" + text[-limit:]
+
+
+def command(
+    exe: str,
+    compiled: Sequence[str],
+    *,
+    loglevel: str = "warning",
+    threads: int = 0,
+    global_args: Sequence[str] = (),
+) -> list[str]:
+    """``compiled`` (ffmpeg-python's ``.compile()``, program name first) with our binary and global flags."""
+    flags = [exe, "-hide_banner", "-nostdin", "-nostats", "-y", "-loglevel", loglevel, *global_args]
+    if threads:
+        flags += ["-filter_threads", str(threads)]
+    return flags + list(compiled[1:])
+
+
+async def run(
+    args: Sequence[str], *, what: str, partial: Sequence[Path] = (), cwd: Path | None = None
+) -> str:
+    """Run ffmpeg with ``args``; return its stderr.
+
+    A non-zero exit raises a permanent ``ProviderError`` quoting the tail of stderr.
+    On cancellation (or any error) the process is killed and waited for, and ``partial``
+    files are removed, so no ffmpeg outlives the call and no half-written file is left.
+    """
+    process = await anyio.open_process(
+        list(args), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd
+    )
+    kept = bytearray()
+    try:
+        assert process.stderr is not None
+        async for chunk in process.stderr:
+            kept += chunk
+            if len(kept) > _STDERR_KEEP:
+                del kept[: len(kept) - _STDERR_KEEP]
+        code = await process.wait()
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            if process.returncode is None:
+                process.kill()
+            await process.wait()
+            await process.aclose()
+            for path in partial:
+                path.unlink(missing_ok=True)
+        raise
+    await process.aclose()
+    stderr = kept.decode("utf-8", "replace")
+    if code != 0:
+        for path in partial:
+            path.unlink(missing_ok=True)
+        raise ProviderError(f"ffmpeg failed to {what} (exit {code}): {tail(stderr)}", transient=False)
+    return stderr

@@ -1,0 +1,129 @@
+"""``FfmpegComposer``: the composer provider (kind ``composer``, name ``ffmpeg``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import anyio
+import attrs
+
+from aura_core import (
+    AssemblyRequest,
+    Availability,
+    ProviderError,
+    ProviderSettings,
+    Segment,
+    SegmentRequest,
+    UserError,
+    Video,
+)
+from aura_plugins_ffmpeg import assembly, binary, encoders
+from aura_plugins_ffmpeg.probe import probe
+from aura_plugins_ffmpeg.segment import SegmentPlan, build
+
+#: The settings ``[providers.ffmpeg]`` accepts, with their defaults.
+DEFAULTS: Mapping[str, Any] = {"ffmpeg": "bundled", "hwaccel": "auto", "threads": 0, "zoom": 1.1}
+
+
+@attrs.frozen
+class FfmpegComposer:
+    """Renders each scene's segment (Ken Burns motion and the transition into the next scene)
+    and assembles the video (narration, ducked music, loudness, captions, thumbnail) with ffmpeg."""
+
+    ffmpeg: str = "bundled"
+    hwaccel: str = "auto"
+    threads: int = 0
+    zoom: float = 1.1
+
+    kind: str = attrs.field(default="composer", init=False)
+    name: str = attrs.field(default="ffmpeg", init=False)
+    concurrency: int = attrs.field(default=2, init=False)
+
+    @property
+    def exe(self) -> str:
+        """The ffmpeg binary this composer runs."""
+        return binary.locate(self.ffmpeg)
+
+    def configure(self, settings: ProviderSettings) -> FfmpegComposer:
+        """A copy with the ``[providers.ffmpeg]`` settings applied; bad keys raise ``UserError``."""
+        values = dict(settings.values)
+        unknown = sorted(set(values) - set(DEFAULTS))
+        if unknown:
+            raise UserError(
+                f"providers.ffmpeg: unknown setting(s) {', '.join(unknown)}; known: {', '.join(DEFAULTS)}"
+            )
+        changes: dict[str, Any] = {}
+        if "ffmpeg" in values:
+            raw = str(values["ffmpeg"])
+            changes["ffmpeg"] = raw if raw in ("bundled", "path") else str(settings.path("ffmpeg"))
+            binary.locate(changes["ffmpeg"])
+        if "hwaccel" in values:
+            if values["hwaccel"] not in encoders.HWACCEL_VALUES:
+                raise UserError(
+                    f"providers.ffmpeg.hwaccel: expected one of {', '.join(encoders.HWACCEL_VALUES)}, "
+                    f"got {values['hwaccel']!r}"
+                )
+            changes["hwaccel"] = values["hwaccel"]
+        if "threads" in values:
+            threads = values["threads"]
+            if not isinstance(threads, int) or isinstance(threads, bool) or threads < 0:
+                raise UserError(f"providers.ffmpeg.threads: expected a whole number >= 0, got {threads!r}")
+            changes["threads"] = threads
+        if "zoom" in values:
+            zoom = values["zoom"]
+            if not isinstance(zoom, int | float) or isinstance(zoom, bool) or not 1.0 <= zoom <= 2.0:
+                raise UserError(f"providers.ffmpeg.zoom: expected a number from 1.0 to 2.0, got {zoom!r}")
+            changes["zoom"] = float(zoom)
+        return attrs.evolve(self, **changes)
+
+    def fingerprint(self) -> str:
+        """The ffmpeg version and every setting that changes the output."""
+        settings = {"hwaccel": self.hwaccel, "threads": self.threads, "zoom": self.zoom}
+        return f"{binary.version(self.exe)} {json.dumps(settings, sort_keys=True)}"
+
+    async def check(self) -> Availability:
+        """Whether the ffmpeg binary is found and runs."""
+        try:
+            exe = self.exe
+            found = await anyio.to_thread.run_sync(binary.version, exe)
+        except (UserError, ProviderError, OSError) as error:
+            return Availability(False, str(error))
+        return Availability(True, f"{found} ({exe})")
+
+    async def _encoder(self, codec: str, quality: str) -> encoders.Encoder:
+        return await encoders.choose(self.exe, codec, quality, self.hwaccel)
+
+    async def render_scene(self, request: SegmentRequest) -> Segment:
+        """Encode scene ``request.scene``'s slot to ``request.out_path`` (video only, exact frame count)."""
+        render = request.render
+        plan = SegmentPlan.of(request)
+        encoder = await self._encoder(render.codec, render.quality)
+        request.out_path.parent.mkdir(parents=True, exist_ok=True)
+        smooth = render.quality in ("high", "max")
+        graph = build(request, plan, encoder, self.zoom, smooth, self.threads)
+        args = binary.command(
+            self.exe, graph.compile(), threads=self.threads, global_args=encoder.global_args
+        )
+        await binary.run(args, what=f"render scene {request.scene.index}", partial=[request.out_path])
+        found = await anyio.to_thread.run_sync(probe, request.out_path)
+        if found.video_frames != plan.frames:
+            raise ProviderError(
+                f"segment {request.scene.index} has {found.video_frames} frames, expected {plan.frames}",
+                transient=False,
+            )
+        return Segment(
+            path=request.out_path,
+            index=request.scene.index,
+            start=round(request.scene.start * render.fps) / render.fps,
+            duration=plan.frames / render.fps,
+            width=found.width,
+            height=found.height,
+            fps=render.fps,
+        )
+
+    async def assemble(self, request: AssemblyRequest) -> Video:
+        """Join the segments, lay the soundtrack, add captions and write ``request.out_path``."""
+        encoder = await self._encoder(request.render.codec, request.render.quality)
+        return await assembly.assemble(request, exe=self.exe, encoder=encoder, threads=self.threads)
