@@ -92,7 +92,7 @@ def draw_card(prompt: str, heading: str, style: str, seed: int, width: int, heig
     pixels = np.array(top, np.float32) + t[..., None] * (
         np.array(bottom, np.float32) - np.array(top, np.float32)
     )
-    image = Image.fromarray(pixels.astype(np.uint8), "RGB").convert("RGBA")
+    image = Image.fromarray(pixels.astype(np.uint8)).convert("RGBA")
 
     overlay = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     shapes = ImageDraw.Draw(overlay)
