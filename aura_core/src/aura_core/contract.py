@@ -247,7 +247,7 @@ class Composer(Provider, Protocol):
         ...
 
 
-PROTOCOLS: Mapping[str, type[Provider]] = {
+PROTOCOLS: Mapping[str, type] = {
     "llm": ScriptWriter,
     "tts": Voice,
     "image": Illustrator,

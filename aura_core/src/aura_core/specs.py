@@ -35,12 +35,12 @@ PAUSES: Mapping[str, float] = {"short": 0.3, "normal": 0.6, "long": 1.0}
 
 def _positive(_inst: object, attribute: Any, value: float) -> None:
     if value <= 0:
-        raise ValueError(f"{attribute.name} must be greater than 0, got {value:g}")
+        raise ValueError(f"'{attribute.name}' must be greater than 0: {value:g}")
 
 
 def _not_blank(_inst: object, attribute: Any, value: str) -> None:
     if not value.strip():
-        raise ValueError(f"{attribute.name} must not be empty")
+        raise ValueError(f"'{attribute.name}' must not be empty")
 
 
 @frozen
@@ -162,7 +162,9 @@ class BriefFile:
         return self.source.parent if self.source is not None else Path.cwd()
 
 
-_DURATION = re.compile(r"^\s*(?:(?P<h>\d+(?:\.\d+)?)h)?\s*(?:(?P<m>\d+(?:\.\d+)?)m)?\s*(?:(?P<s>\d+(?:\.\d+)?)s?)?\s*$")
+_DURATION = re.compile(
+    r"^\s*(?:(?P<h>\d+(?:\.\d+)?)h)?\s*(?:(?P<m>\d+(?:\.\d+)?)m)?\s*(?:(?P<s>\d+(?:\.\d+)?)s?)?\s*$"
+)
 
 
 def parse_duration(value: object) -> float:
@@ -172,6 +174,8 @@ def parse_duration(value: object) -> float:
     if isinstance(value, int | float):
         return float(value)
     if isinstance(value, str):
+        if value.strip().startswith("-"):
+            raise ValueError(f"must be greater than 0, got {value!r}")
         match = _DURATION.match(value)
         if match and any(match.group(g) for g in "hms"):
             h, m, s = (float(match.group(g) or 0) for g in "hms")
@@ -193,6 +197,6 @@ def frame_size(preset: str, resolution: str | None, aspect: str) -> tuple[int, i
     if short is None:
         raise ValueError(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}")
     num, den = (int(x) for x in aspect.split(":"))
-    long_side = int(round(short * max(num, den) / min(num, den)))
+    long_side = round(short * max(num, den) / min(num, den))
     long_side -= long_side % 2
     return (long_side, short) if num >= den else (short, long_side)

@@ -6,12 +6,11 @@ serving a call; the middleware collects it into that provider's totals in ``repo
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-_current: ContextVar[Counter[str] | None] = ContextVar("aura_usage", default=None)
+_current: ContextVar[dict[str, float] | None] = ContextVar("aura_usage", default=None)
 
 
 def record_usage(**amounts: float) -> None:
@@ -20,13 +19,13 @@ def record_usage(**amounts: float) -> None:
     if counter is None:
         return  # called outside a pipeline call (a provider used on its own): nothing to add to
     for name, amount in amounts.items():
-        counter[name] += amount
+        counter[name] = counter.get(name, 0.0) + amount
 
 
 @contextmanager
-def collect_usage() -> Iterator[Counter[str]]:
+def collect_usage() -> Iterator[dict[str, float]]:
     """Collect what ``record_usage`` reports inside the block into the yielded counter."""
-    counter: Counter[str] = Counter()
+    counter: dict[str, float] = {}
     token = _current.set(counter)
     try:
         yield counter

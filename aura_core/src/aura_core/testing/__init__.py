@@ -1,1 +1,23 @@
 """Test helpers for aura and for third-party plugin authors: fake providers of every kind."""
+
+from aura_core.testing.fakes import (
+    FakeComposer,
+    FakeIllustrator,
+    FakeScriptWriter,
+    FakeVoice,
+    Faults,
+    fake_providers,
+    write_gradient_png,
+    write_tone_wav,
+)
+
+__all__ = [
+    "FakeComposer",
+    "FakeIllustrator",
+    "FakeScriptWriter",
+    "FakeVoice",
+    "Faults",
+    "fake_providers",
+    "write_gradient_png",
+    "write_tone_wav",
+]

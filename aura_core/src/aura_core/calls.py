@@ -1,0 +1,340 @@
+"""The one seam every provider call passes through: cache lookup, resilience, fallback, store.
+
+For each call the chain of its kind is tried in order. A result already in the store under any
+chain provider's key is used with no call. Otherwise each provider is called through its
+``Guard`` (timeout, retries, breaker); the first valid result is committed to the store.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+import attrs
+from attrs import define, field
+
+from aura_core.context import PipelineContext
+from aura_core.contract import ProviderSettings, SceneDraft, ScriptRequest
+from aura_core.errors import ProviderError, RunFailed, UserError
+from aura_core.events import BreakerChanged, Fallback, ItemDone, ItemStarted, Retry
+from aura_core.registry import ProviderRegistry
+from aura_core.resilience import POLICY_KEYS, Breaker, CallPolicy, Exhausted, Guard, describe, policy_for
+from aura_core.specs import KINDS
+from aura_core.store import RunStore
+from aura_core.usage import collect_usage
+from aura_core.validation import check_draft, check_script
+
+R = TypeVar("R")
+
+#: How many calls at once a provider gets when it does not say (``concurrency`` attribute).
+DEFAULT_CONCURRENCY = {"llm": 1, "tts": 4, "image": 4, "composer": 2}
+
+
+def fingerprint_of(provider: Any) -> str:
+    """The provider's own fingerprint, or its class name when it has none."""
+    method = getattr(provider, "fingerprint", None)
+    if callable(method):
+        return str(method())
+    cls = type(provider)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+@define
+class Link:
+    """One provider in a chain, with its guard and the counts the report shows."""
+
+    provider: Any
+    policy: CallPolicy
+    guard: Guard
+    fingerprint: str
+    calls: int = 0
+    failures: int = 0
+    cached: int = 0
+    usage: dict[str, float] = field(factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The provider's name."""
+        return str(self.provider.name)
+
+
+def configure(provider: Any, settings: Mapping[str, Any], base_dir: Path) -> Any:
+    """Hand the provider its ``[providers.<name>]`` table (the middleware's own keys removed)."""
+    values = {k: v for k, v in settings.items() if k not in POLICY_KEYS}
+    method = getattr(provider, "configure", None)
+    if callable(method):
+        return method(ProviderSettings(values=values, base_dir=base_dir))
+    if values:
+        raise UserError(
+            f"providers.{provider.name}: this provider takes no settings, got {', '.join(values)}"
+        )
+    return provider
+
+
+@define
+class ProviderCalls:
+    """The chains of a run, guarded and cached."""
+
+    ctx: PipelineContext
+    store: RunStore
+    chains: dict[str, list[Link]]
+
+    @classmethod
+    def build(cls, ctx: PipelineContext, store: RunStore, registry: ProviderRegistry) -> ProviderCalls:
+        """Resolve the brief's chains (or the default ones), configure each provider, give each a guard."""
+        spec = ctx.spec
+        chains: dict[str, list[Link]] = {}
+        for kind in KINDS:
+            names = spec.providers.chain(kind)
+            providers = [registry.get(kind, n) for n in names] if names else registry.default_chain(kind)
+            if not providers and kind != "image":
+                raise UserError(
+                    f"providers.{kind}: no {kind} provider is loaded; install or name one (see `aura providers`)"
+                )
+            links = []
+            for provider in providers:
+                settings = spec.providers.settings.get(provider.name, {})
+                try:
+                    policy = policy_for(kind, settings)
+                except UserError as exc:
+                    raise UserError(f"providers.{provider.name}.{exc}") from None
+                configured = configure(provider, settings, spec.base_dir)
+                concurrency = int(getattr(configured, "concurrency", DEFAULT_CONCURRENCY[kind]) or 1)
+                breaker = Breaker(
+                    provider=configured.name,
+                    kind=kind,
+                    threshold=policy.breaker_threshold,
+                    cooldown=policy.breaker_cooldown,
+                    on_change=lambda b, cause: ctx.emit(
+                        BreakerChanged(
+                            run_id=ctx.run_id, provider=b.provider, kind=b.kind, state=b.state, cause=cause
+                        )
+                    ),
+                )
+                guard = Guard(policy=policy, limiter=anyio.CapacityLimiter(concurrency), breaker=breaker)
+                links.append(Link(configured, policy, guard, fingerprint_of(configured)))
+            chains[kind] = links
+        return cls(ctx, store, chains)
+
+    def names(self, kind: str) -> list[str]:
+        """The provider names of a kind's chain, in order."""
+        return [link.name for link in self.chains[kind]]
+
+    async def call(
+        self,
+        *,
+        stage: str,
+        index: int,
+        kind: str,
+        request: Any,
+        method: str,
+        result_type: type[R],
+        suffix: str,
+        validate: Callable[[Any, Any], str | None],
+        key_ignore: frozenset[str] = frozenset(),
+    ) -> tuple[R, str]:
+        """Get the result for ``request`` from the store or from the first provider of the chain that makes it."""
+        links = self.chains[kind]
+        keys = [self.store.key(link.name, link.fingerprint, request, ignore=key_ignore) for link in links]
+        for link, key in zip(links, keys, strict=True):
+            hit = self.store.lookup(key, result_type)
+            if hit is not None:
+                link.cached += 1
+                self.store.mark(stage, index, "done", link.name, key)
+                self.ctx.emit(
+                    ItemDone(
+                        run_id=self.ctx.run_id,
+                        stage=stage,
+                        index=index,
+                        provider=link.name,
+                        cached=True,
+                        seconds=0.0,
+                    )
+                )
+                return hit, link.name
+        causes: list[str] = []
+        for position, (link, key) in enumerate(zip(links, keys, strict=True)):
+            started = time.monotonic()
+            self.store.mark(stage, index, "running", link.name, key)
+            self.ctx.emit(ItemStarted(run_id=self.ctx.run_id, stage=stage, index=index, provider=link.name))
+
+            async def invoke(link: Link = link) -> Any:
+                link.calls += 1
+                out = self.store.temp_path(suffix)
+                with collect_usage() as usage:
+                    try:
+                        return await getattr(link.provider, method)(attrs.evolve(request, out_path=out))
+                    finally:
+                        _add(link.usage, usage)
+
+            try:
+                result = await link.guard.call(
+                    invoke, lambda r: validate(r, request), self._retry_reporter(stage, index, link.name)
+                )
+            except Exhausted as exc:
+                link.failures += 1
+                causes.append(f"{link.name}: {exc.cause}")
+                if position + 1 < len(links):
+                    self.ctx.emit(
+                        Fallback(
+                            run_id=self.ctx.run_id,
+                            stage=stage,
+                            index=index,
+                            kind=kind,
+                            from_provider=link.name,
+                            to_provider=links[position + 1].name,
+                            cause=exc.cause,
+                        )
+                    )
+                continue
+            result = self.store.commit(key, kind, link.name, result)
+            self.store.mark(stage, index, "done", link.name, key)
+            self.ctx.emit(
+                ItemDone(
+                    run_id=self.ctx.run_id,
+                    stage=stage,
+                    index=index,
+                    provider=link.name,
+                    cached=False,
+                    seconds=time.monotonic() - started,
+                )
+            )
+            return result, link.name
+        self.store.mark(stage, index, "failed")
+        raise RunFailed(
+            f"{stage} of scene {index + 1} failed with every {kind} provider: " + "; ".join(causes)
+        )
+
+    def _retry_reporter(self, stage: str, index: int, provider: str) -> Callable[[int, float, str], None]:
+        def report(attempt: int, wait: float, cause: str) -> None:
+            self.ctx.emit(
+                Retry(
+                    run_id=self.ctx.run_id,
+                    stage=stage,
+                    index=index,
+                    provider=provider,
+                    attempt=attempt,
+                    wait=wait,
+                    cause=cause,
+                )
+            )
+
+        return report
+
+    async def script(self, request: ScriptRequest, emit: Callable[[int, SceneDraft], Awaitable[None]]) -> str:
+        """Stream the script through ``emit`` as scenes arrive; returns the provider that wrote it.
+
+        A retried or fallen-back stream replays its scenes: ones already emitted are skipped when
+        identical; a stream that changes an emitted scene cannot be used (the run fails; resume redoes it).
+        """
+        links = self.chains["llm"]
+        keys = [self.store.key(link.name, link.fingerprint, request) for link in links]
+        for link, key in zip(links, keys, strict=True):
+            hit = self.store.lookup(key, tuple[SceneDraft, ...])
+            if hit is not None:
+                link.cached += 1
+                for index, draft in enumerate(hit):
+                    await emit(index, draft)
+                self.store.mark("script", 0, "done", link.name, key)
+                self.ctx.emit(
+                    ItemDone(
+                        run_id=self.ctx.run_id,
+                        stage="script",
+                        index=0,
+                        provider=link.name,
+                        cached=True,
+                        seconds=0.0,
+                    )
+                )
+                return link.name
+        emitted: list[SceneDraft] = []
+        causes: list[str] = []
+        for position, (link, key) in enumerate(zip(links, keys, strict=True)):
+            started = time.monotonic()
+            self.store.mark("script", 0, "running", link.name, key)
+            self.ctx.emit(ItemStarted(run_id=self.ctx.run_id, stage="script", index=0, provider=link.name))
+            follows_plan = getattr(link.provider, "follows_plan", True)
+
+            async def consume(link: Link = link, follows_plan: bool = follows_plan) -> list[SceneDraft]:
+                link.calls += 1
+                drafts: list[SceneDraft] = []
+                with collect_usage() as usage:
+                    try:
+                        stream = link.provider.write_script(request).__aiter__()
+                        while True:
+                            with anyio.fail_after(link.policy.timeout):
+                                try:
+                                    draft = await stream.__anext__()
+                                except StopAsyncIteration:
+                                    break
+                            problem = check_draft(draft)
+                            if problem:
+                                raise ProviderError(f"bad scene {len(drafts) + 1}: {problem}", transient=True)
+                            if len(drafts) < len(emitted):
+                                if draft != emitted[len(drafts)]:
+                                    raise UserError(
+                                        f"llm {link.name}: the script changed while it was being retried (scene {len(drafts) + 1}); "
+                                        "run `aura resume` to start the script again"
+                                    )
+                            else:
+                                emitted.append(draft)
+                                await emit(len(drafts), draft)
+                            drafts.append(draft)
+                    finally:
+                        _add(link.usage, usage)
+                problem = check_script(drafts, request.scene_count, request.word_target, follows_plan)
+                if problem:
+                    raise ProviderError(problem, transient=True)
+                return drafts
+
+            try:
+                # Each scene of the stream has the policy's timeout; the whole stream has the budget.
+                drafts = await link.guard.call(
+                    consume,
+                    lambda _r: None,
+                    self._retry_reporter("script", 0, link.name),
+                    timeout=link.policy.budget,
+                )
+            except Exhausted as exc:
+                link.failures += 1
+                causes.append(f"{link.name}: {exc.cause}")
+                if position + 1 < len(links):
+                    self.ctx.emit(
+                        Fallback(
+                            run_id=self.ctx.run_id,
+                            stage="script",
+                            index=0,
+                            kind="llm",
+                            from_provider=link.name,
+                            to_provider=links[position + 1].name,
+                            cause=exc.cause,
+                        )
+                    )
+                continue
+            self.store.commit_value(key, "llm", link.name, tuple(drafts))
+            self.store.mark("script", 0, "done", link.name, key)
+            self.ctx.emit(
+                ItemDone(
+                    run_id=self.ctx.run_id,
+                    stage="script",
+                    index=0,
+                    provider=link.name,
+                    cached=False,
+                    seconds=time.monotonic() - started,
+                )
+            )
+            return link.name
+        self.store.mark("script", 0, "failed")
+        raise RunFailed("the script failed with every llm provider: " + "; ".join(causes))
+
+    def describe_failure(self, exc: BaseException) -> str:
+        """A message line for a failure (kept here so messages read alike)."""
+        return describe(exc)
+
+
+def _add(total: dict[str, float], more: dict[str, float]) -> None:
+    for name, amount in more.items():
+        total[name] = total.get(name, 0.0) + amount

@@ -1,0 +1,360 @@
+"""The ``aura`` command line: a thin layer over the library API.
+
+Exit codes: 0 success, 1 a run that failed (its finished work is kept), 2 a user mistake, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+import click
+from loguru import logger
+
+from aura_core import __name__ as _pkg
+from aura_core.errors import AuraError, BriefError, UserError
+from aura_core.logs import redact
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    logger.remove()
+    logger.add(
+        sys.stderr, level="DEBUG" if verbose else "WARNING", format="aura: {level.name.lower()}: {message}"
+    )
+
+
+def _fail(exc: BaseException) -> None:
+    """Print a user-facing error (no traceback for anything aura raised on purpose) and exit."""
+    if isinstance(exc, BriefError):
+        for line in exc.problems:
+            click.echo(f"aura: error: {redact(line)}", err=True)
+    else:
+        click.echo(f"aura: error: {redact(str(exc))}", err=True)
+    raise SystemExit(exc.exit_code if isinstance(exc, AuraError) else 1)
+
+
+def _guarded(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except KeyboardInterrupt:
+        click.echo("aura: interrupted; finished work is kept (aura resume continues it)", err=True)
+        raise SystemExit(130) from None
+    except AuraError as exc:
+        _fail(exc)
+    return None
+
+
+def _event_sink(as_json: bool) -> tuple[Callable[[Any], None] | None, Any]:
+    if as_json:
+        from aura_core.progress import JsonLines
+
+        return JsonLines(), None
+    if sys.stderr.isatty():
+        from aura_core.progress import RichBars
+
+        bars = RichBars()
+        return bars, bars
+    return None, None
+
+
+class AuraGroup(click.Group):
+    """The root group: plugin commands are added the first time commands are listed or resolved."""
+
+    _loaded = False
+
+    def _load_plugin_commands(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        from aura_core.plugins import PluginHost
+
+        try:
+            host = PluginHost.from_entry_points()
+            host.pm.hook.aura_register_commands(cli=self)
+        except UserError as exc:
+            _fail(exc)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            self._load_plugin_commands()
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+
+@click.group(cls=AuraGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="aura-core", prog_name="aura")
+@click.option("-v", "--verbose", is_flag=True, help="Show debug logs on stderr.")
+def cli(verbose: bool) -> None:
+    """aura turns a short brief into a finished, narrated video."""
+    _setup_logging(verbose)
+
+
+def _plugins_option(fn: F) -> F:
+    return click.option(
+        "--plugins",
+        metavar="A,B",
+        default=None,
+        help="Load only these plugins (comma-separated; default: AURA_LOAD_PLUGINS, else all installed).",
+    )(fn)
+
+
+def _run_options(fn: F) -> F:
+    fn = click.option("--json", "as_json", is_flag=True, help="Print every event as a JSON line on stdout.")(
+        fn
+    )
+    fn = click.option(
+        "--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the video here."
+    )(fn)
+    return _plugins_option(fn)
+
+
+@cli.command()
+@click.argument("brief", type=click.Path(path_type=Path))
+@_run_options
+@click.option(
+    "--runs-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("runs"),
+    show_default=True,
+    help="Where run directories live.",
+)
+@click.option("--fresh", is_flag=True, help="Start the run over instead of continuing it.")
+@click.option("--no-streaming", is_flag=True, hidden=True, help="Run stage by stage (benchmark baseline).")
+def run(
+    brief: Path,
+    plugins: str | None,
+    out: Path | None,
+    as_json: bool,
+    runs_dir: Path,
+    fresh: bool,
+    no_streaming: bool,
+) -> None:
+    """Render BRIEF (a .toml brief file) into a video; continues the brief's run if it exists."""
+    from aura_core.loader import load_brief
+    from aura_core.pipeline import Pipeline
+
+    def go() -> None:
+        spec = load_brief(brief)
+        pipeline = Pipeline.from_entry_points(plugins, runs_dir=runs_dir)
+        video = _execute(
+            lambda on_event: pipeline.run(
+                spec, out=out, fresh=fresh, on_event=on_event, streaming=not no_streaming
+            ),
+            as_json,
+        )
+        _report_video(video, as_json)
+
+    _guarded(go)
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@_run_options
+def resume(run_dir: Path, plugins: str | None, out: Path | None, as_json: bool) -> None:
+    """Continue the run in RUN_DIR: finished work is reused, only what is missing is made."""
+    from aura_core.pipeline import Pipeline
+
+    def go() -> None:
+        if not run_dir.is_dir():
+            raise UserError(f"{run_dir}: no such run directory")
+        pipeline = Pipeline.from_entry_points(plugins)
+        video = _execute(lambda on_event: pipeline.resume(run_dir, out=out, on_event=on_event), as_json)
+        _report_video(video, as_json)
+
+    _guarded(go)
+
+
+def _execute(start: Callable[[Any], Any], as_json: bool) -> Any:
+    sink, context = _event_sink(as_json)
+
+    async def main() -> Any:
+        return await start(sink)
+
+    backend = os.environ.get("AURA_ASYNC_BACKEND", "asyncio")
+    if context is not None:
+        with context:
+            return anyio.run(main, backend=backend)
+    return anyio.run(main, backend=backend)
+
+
+def _report_video(video: Any, as_json: bool) -> None:
+    if as_json:
+        return
+    click.echo(
+        f"{video.path}  {video.duration:.2f}s  {video.width}x{video.height}@{video.fps:g}  {video.size_bytes} bytes"
+    )
+
+
+@cli.command("plugins")
+@_plugins_option
+def plugins_command(plugins: str | None) -> None:
+    """List the loaded plugins as JSON: name, distribution, version, hooks, providers."""
+    from aura_core.plugins import PluginHost
+    from aura_core.registry import ProviderRegistry
+
+    def go() -> None:
+        host = PluginHost.from_entry_points(plugins)
+        host.register_providers(ProviderRegistry().register)
+        data = [
+            {
+                "name": i.name,
+                "distribution": i.distribution,
+                "version": i.version,
+                "hooks": list(i.hooks),
+                "providers": list(i.providers),
+            }
+            for i in sorted(host.infos.values(), key=lambda i: i.name)
+        ]
+        click.echo(json.dumps(data, indent=2))
+
+    _guarded(go)
+
+
+async def _availability(provider: Any) -> tuple[bool, str]:
+    check = getattr(provider, "check", None)
+    if not callable(check):
+        return True, "no check"
+    try:
+        with anyio.fail_after(10):
+            result = await check()
+    except Exception as exc:  # noqa: BLE001 - a failing check is reported, not raised
+        return False, f"check failed: {type(exc).__name__}: {exc}"
+    return bool(result.ok), str(result.detail)
+
+
+@cli.command()
+@_plugins_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def providers(plugins: str | None, as_json: bool) -> None:
+    """List providers by kind with their availability (from each provider's check())."""
+    from aura_core.pipeline import Pipeline
+    from aura_core.specs import KINDS
+
+    def go() -> None:
+        pipeline = Pipeline.from_entry_points(plugins)
+        registry = pipeline.registry
+
+        async def collect() -> list[dict[str, Any]]:
+            rows = []
+            for kind in KINDS:
+                for provider in registry.of_kind(kind):
+                    ok, detail = await _availability(provider)
+                    rows.append(
+                        {
+                            "kind": kind,
+                            "name": provider.name,
+                            "plugin": registry.plugin_of[(kind, provider.name)],
+                            "available": ok,
+                            "detail": redact(detail),
+                            "auto": bool(getattr(provider, "auto", False)),
+                        }
+                    )
+            return rows
+
+        rows = anyio.run(collect)
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+            return
+        for row in rows:
+            mark = "ok " if row["available"] else "-- "
+            auto = " (default)" if row["auto"] else ""
+            click.echo(f"{row['kind']:<9}{mark}{row['name']:<14}{row['plugin']:<12}{row['detail']}{auto}")
+
+    _guarded(go)
+
+
+@cli.command()
+@_plugins_option
+def doctor(plugins: str | None) -> None:
+    """Check this machine: ffmpeg, fonts, disk space, API keys, providers reachable."""
+    from aura_core.pipeline import Pipeline
+    from aura_core.specs import KINDS, SystemProfile
+
+    def go() -> None:
+        system = SystemProfile.detect()
+        problems = 0
+
+        def line(ok: bool, what: str, detail: str) -> None:
+            nonlocal problems
+            problems += 0 if ok else 1
+            click.echo(f"{'ok' if ok else '!!'}  {what:<22}{detail}")
+
+        line(system.ffmpeg is not None, "ffmpeg", system.ffmpeg or "not found (install aura-plugins-ffmpeg)")
+        free = shutil.disk_usage(Path.cwd()).free
+        line(free > 2 * 1024**3, "disk space", f"{free / 1024**3:.1f} GiB free here")
+        line(
+            True,
+            "cores / memory",
+            f"{system.cores} cores, {system.memory_bytes / 1024**3:.1f} GiB, GPU: {system.gpu or 'none'}",
+        )
+        pipeline = Pipeline.from_entry_points(plugins)
+        fonts = _shipped_fonts(pipeline)
+        line(
+            bool(fonts),
+            "fonts",
+            ", ".join(fonts) if fonts else "no loaded plugin ships a font (captions need one)",
+        )
+        keys = sorted(k for k in os.environ if k.endswith("_API_KEY"))
+        line(True, "API keys present", ", ".join(keys) or "none (offline providers only)")
+        for kind in KINDS:
+            for provider in pipeline.registry.of_kind(kind):
+                ok, detail = anyio.run(_availability, provider)
+                line(ok, f"{kind} {provider.name}", redact(detail) or "available")
+        if pipeline.host is not None:
+            for failure in pipeline.host.failures:
+                line(False, f"plugin {failure.name}", failure.error)
+        if problems:
+            raise SystemExit(1)
+
+    _guarded(go)
+
+
+def _shipped_fonts(pipeline: Any) -> list[str]:
+    """Font files inside the distributions of the loaded plugins."""
+    from importlib import metadata
+
+    fonts: list[str] = []
+    if pipeline.host is None:
+        return fonts
+    for info in pipeline.host.infos.values():
+        try:
+            files = metadata.distribution(info.distribution).files or []
+        except metadata.PackageNotFoundError:
+            continue
+        fonts.extend(f"{Path(str(f)).name} ({info.name})" for f in files if str(f).endswith((".ttf", ".otf")))
+    return fonts
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default=Path("brief.toml"))
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: Path, force: bool) -> None:
+    """Write a commented starter brief to PATH (default brief.toml)."""
+    from aura_core.starter import STARTER_BRIEF
+
+    if path.exists() and not force:
+        _fail(UserError(f"{path}: already exists (use --force to overwrite)"))
+    path.write_text(STARTER_BRIEF.format(name=path), encoding="utf-8")
+    click.echo(f"wrote {path}; edit the topic, then: aura run {path}")
+
+
+def main() -> None:
+    """Entry point of the ``aura`` script."""
+    cli(prog_name="aura")
+
+
+__all__ = ["cli", "main"]
+_ = _pkg

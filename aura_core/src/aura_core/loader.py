@@ -1,0 +1,242 @@
+"""Load a brief file (TOML) into a ``BriefFile`` through a private cattrs converter.
+
+Every problem in the file becomes one line naming its path (``plan.duration: expected a duration
+like "60s", got "soon"``); no traceback ever reaches the user.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import cattrs
+from attrs import evolve
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+
+from aura_core.errors import BriefError
+from aura_core.specs import (
+    KINDS,
+    Brief,
+    BriefFile,
+    PlanSpec,
+    ProvidersSpec,
+    RenderSpec,
+    VoiceSpec,
+    frame_size,
+    parse_duration,
+)
+
+_TABLES = ("brief", "plan", "voice", "render", "providers")
+
+_converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+
+
+def _structure_float(value: Any, _type: type) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a number, got {value!r}")
+    return float(value)
+
+
+def _structure_int(value: Any, _type: type) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    return value
+
+
+def _structure_str(value: Any, _type: type) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected text, got {value!r}")
+    return value
+
+
+_converter.register_structure_hook(float, _structure_float)
+_converter.register_structure_hook(int, _structure_int)
+_converter.register_structure_hook(str, _structure_str)
+_converter.register_structure_hook(Path, lambda value, _t: Path(_structure_str(value, str)))
+
+
+def _messages(exc: BaseException, path: str) -> list[str]:
+    """Flatten a cattrs validation error tree into ``path: problem`` lines."""
+    if isinstance(exc, ForbiddenExtraKeysError):
+        return [
+            f"{path}.{key}: unknown key" if path else f"{key}: unknown key"
+            for key in sorted(exc.extra_fields)
+        ]
+    if isinstance(exc, ClassValidationError | IterableValidationError):
+        lines: list[str] = []
+        with_notes, without = exc.group_exceptions()
+        for inner, note in with_notes:
+            name = getattr(note, "name", None)
+            index = getattr(note, "index", None)
+            sub = f"{path}.{name}" if name is not None else f"{path}[{index}]"
+            lines.extend(_messages(inner, sub.lstrip(".")))
+        for inner in without:
+            lines.extend(_messages(inner, path))
+        return lines
+    if isinstance(exc, KeyError):
+        return [f"{path}: required key is missing"]
+    text = str(exc)
+    attrs_validator = re.match(r"^'?(\w+)'? (must .*?)(?:: (.*))?$", text)
+    if isinstance(exc, ValueError) and attrs_validator:
+        name, rule, got = attrs_validator.groups()
+        return [f"{path}.{name}: {rule}" + (f", got {got}" if got else "")]
+    if isinstance(exc, TypeError) and "missing" in text and "required" in text:
+        field = text.rsplit("'", 2)[-2] if "'" in text else "?"
+        return [f"{path}.{field}: required key is missing".lstrip(".")]
+    if isinstance(exc, ValueError) and "is not in" in text:
+        return [f"{path}: {text}"]
+    return [f"{path}: {text}" if path else text]
+
+
+def _literal_problems(table: str, raw: Mapping[str, Any], cls: type) -> list[tuple[str, str]]:
+    """Readable messages for Literal fields (cattrs' own say only 'not in literal')."""
+    import typing
+
+    problems = []
+    hints = typing.get_type_hints(cls)
+    for key, value in raw.items():
+        hint = hints.get(key)
+        if typing.get_origin(hint) is typing.Literal:
+            allowed = typing.get_args(hint)
+            if value not in allowed:
+                message = f"{table}.{key}: expected one of {', '.join(map(str, allowed))}, got {value!r}"
+                problems.append((key, message))
+    return problems
+
+
+def _structure_table(table: str, raw: Any, cls: type, problems: list[str]) -> Any:
+    if not isinstance(raw, dict):
+        problems.append(f"{table}: expected a table, got {raw!r}")
+        return None
+    literal = _literal_problems(table, raw, cls)
+    problems.extend(message for _key, message in literal)
+    try:
+        # Bad literal values are already reported: structure the rest to find every other problem too.
+        value: Any = _converter.structure({k: v for k, v in raw.items() if k not in dict(literal)}, cls)
+    except Exception as exc:  # noqa: BLE001 - every validation failure becomes a message line
+        problems.extend(_messages(exc, table))
+        return None
+    return None if literal else value
+
+
+def _providers(raw: Any, problems: list[str]) -> ProvidersSpec:
+    if raw is None:
+        return ProvidersSpec()
+    if not isinstance(raw, dict):
+        problems.append(f"providers: expected a table, got {raw!r}")
+        return ProvidersSpec()
+    chains: dict[str, tuple[str, ...]] = {}
+    settings: dict[str, dict[str, Any]] = {}
+    for key, value in raw.items():
+        if isinstance(value, dict):
+            settings[key] = value
+        elif key in KINDS:
+            names = [value] if isinstance(value, str) else value
+            if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+                problems.append(
+                    f'providers.{key}: expected a list of provider names like ["piper"], got {value!r}'
+                )
+                continue
+            chains[key] = tuple(names)
+        else:
+            problems.append(
+                f"providers.{key}: unknown key; expected one of {', '.join(KINDS)} or a [providers.<name>] table"
+            )
+    return ProvidersSpec(chains=chains, settings=settings)
+
+
+def parse_brief(data: Mapping[str, Any], source: Path | None = None) -> BriefFile:
+    """Turn the parsed TOML of a brief file into a ``BriefFile``, or raise ``BriefError`` listing every problem."""
+    problems: list[str] = []
+    where = f"{source}: " if source else ""
+    problems.extend(
+        f"{key}: unknown table; expected one of {', '.join(_TABLES)}" for key in data if key not in _TABLES
+    )
+    if "brief" not in data:
+        problems.append('brief: required table is missing (it needs at least topic = "…")')
+        raise BriefError([where + p for p in problems])
+    brief = _structure_table("brief", data["brief"], Brief, problems)
+
+    plan_raw = data.get("plan", {})
+    if isinstance(plan_raw, dict) and "duration" in plan_raw:
+        plan_raw = dict(plan_raw)
+        try:
+            plan_raw["duration"] = parse_duration(plan_raw["duration"])
+        except ValueError as exc:
+            problems.append(f"plan.duration: {exc}")
+            plan_raw.pop("duration")
+    plan = _structure_table("plan", plan_raw, PlanSpec, problems)
+    voice = _structure_table("voice", data.get("voice", {}), VoiceSpec, problems)
+
+    render_raw = data.get("render", {})
+    render = None
+    if isinstance(render_raw, dict):
+        unknown = {"width", "height"} & render_raw.keys()
+        problems.extend(f'render.{k}: unknown key; use resolution = "WxH" or preset' for k in sorted(unknown))
+        render = _structure_table(
+            "render", {k: v for k, v in render_raw.items() if k not in unknown}, RenderSpec, problems
+        )
+    else:
+        problems.append(f"render: expected a table, got {render_raw!r}")
+    providers = _providers(data.get("providers"), problems)
+
+    if render is not None and brief is not None:
+        try:
+            width, height = frame_size(render.preset, render.resolution, brief.aspect)
+        except ValueError as exc:
+            key = "resolution" if render.resolution is not None else "preset"
+            problems.append(f"render.{key}: {exc}")
+        else:
+            music = render.music
+            if music is not None and not music.is_absolute():
+                music = ((source.parent if source else Path.cwd()) / music).resolve()
+            if music is not None and not music.is_file():
+                problems.append(f"render.music: no such file: {music}")
+            render = evolve(render, width=width, height=height, music=music)
+    if problems:
+        raise BriefError([where + p for p in problems])
+    assert brief is not None and plan is not None and voice is not None and render is not None
+    return BriefFile(brief=brief, plan=plan, voice=voice, render=render, providers=providers, source=source)
+
+
+def load_brief(path: str | Path) -> BriefFile:
+    """Read and validate a brief file; raises ``BriefError`` (exit code 2) with one line per problem."""
+    source = Path(path).expanduser().resolve()
+    try:
+        raw = source.read_bytes()
+    except FileNotFoundError:
+        raise BriefError([f"{path}: no such file"]) from None
+    except IsADirectoryError:
+        raise BriefError([f"{path}: is a folder, expected a brief file (.toml)"]) from None
+    except OSError as exc:
+        raise BriefError([f"{path}: cannot be read ({exc.strerror})"]) from None
+    return load_brief_bytes(raw, source, shown=str(path))
+
+
+def load_brief_bytes(raw: bytes, source: Path, *, shown: str | None = None) -> BriefFile:
+    """Validate a brief file's bytes; ``source`` is where relative paths in it are resolved from."""
+    shown = shown or str(source)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise BriefError(
+            [f"{shown}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start})"]
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BriefError([f"{shown}: not valid TOML: {exc}"]) from None
+    return parse_brief(data, source)
+
+
+def dump_brief(spec: BriefFile) -> dict[str, Any]:
+    """The brief as plain data (paths as text), for the run directory's records."""
+    data: dict[str, Any] = _converter.unstructure(spec)
+    data.pop("source", None)
+    for derived in ("width", "height"):  # resolved from preset/resolution and the aspect when loaded again
+        data["render"].pop(derived, None)
+    return data

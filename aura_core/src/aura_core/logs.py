@@ -1,0 +1,58 @@
+"""Logging: loguru lines in the run directory, each carrying the run id, with secrets redacted."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+
+_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$", re.IGNORECASE)
+
+
+def secret_values() -> list[str]:
+    """Values of environment variables whose names say they are secrets (``*_API_KEY``, ``*_TOKEN``…)."""
+    return sorted(
+        (v for k, v in os.environ.items() if _SECRET_NAME.search(k) and len(v) >= 8), key=len, reverse=True
+    )
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret from the environment replaced by ``***``."""
+    for value in secret_values():
+        if value in text:
+            text = text.replace(value, "***")
+    return text
+
+
+def _patch(record: Any) -> None:
+    record["message"] = redact(record["message"])
+    if record["exception"] is not None:
+        # loguru formats the traceback itself; make sure a secret in an exception text cannot reach it.
+        exc = record["exception"].value
+        if exc is not None and exc.args:
+            exc.args = tuple(redact(a) if isinstance(a, str) else a for a in exc.args)
+
+
+logger.configure(patcher=_patch)
+
+
+@contextmanager
+def run_log(path: Path, run_id: str) -> Iterator[Any]:
+    """Log everything bound to ``run_id`` into ``path`` while the block runs; yields the bound logger."""
+    sink = logger.add(
+        path,
+        level="TRACE",
+        format="{time:YYYY-MM-DD HH:mm:ss.SSS} {level: <7} [{extra[run_id]}] {message}",
+        filter=lambda record: record["extra"].get("run_id") == run_id,
+        enqueue=False,
+        encoding="utf-8",
+    )
+    try:
+        yield logger.bind(run_id=run_id)
+    finally:
+        logger.remove(sink)

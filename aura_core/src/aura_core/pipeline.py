@@ -1,0 +1,340 @@
+"""The library API: ``Pipeline`` runs a brief into a video; the CLI is a thin layer over it.
+
+```python
+pipeline = Pipeline.from_entry_points(only=["local", "ffmpeg"])   # or Pipeline(providers=[...])
+video = await pipeline.run(load_brief("brief.toml"), out="video.mp4", on_event=print)
+```
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import anyio
+from attrs import evolve
+
+from aura_core.calls import ProviderCalls
+from aura_core.context import PipelineContext
+from aura_core.contract import Video
+from aura_core.errors import AuraError, RunFailed, UserError
+from aura_core.events import Event, RunFinished, RunStarted
+from aura_core.loader import dump_brief, load_brief, load_brief_bytes
+from aura_core.logs import redact, run_log
+from aura_core.metrics import MetricsCollector
+from aura_core.planning import plan_script
+from aura_core.plugins import PluginHost
+from aura_core.registry import ProviderRegistry
+from aura_core.runner import Runner
+from aura_core.specs import KINDS, BriefFile, SystemProfile
+from aura_core.store import RunStore, atomic_write_text
+
+EventHandler = Callable[[Event], Any]
+
+
+def run_id_for(spec: BriefFile) -> str:
+    """The run id: the brief file's name, so running the same brief again continues its run."""
+    stem = spec.source.stem if spec.source is not None else spec.brief.topic
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.").lower()
+    return slug[:60] or "run"
+
+
+def first_error(exc: BaseException) -> BaseException:
+    """The error to report from an exception group: a user error or run failure before anything else."""
+    if isinstance(exc, BaseExceptionGroup):
+        inner = [first_error(e) for e in exc.exceptions]
+        for wanted in (UserError, RunFailed, AuraError):
+            for e in inner:
+                if isinstance(e, wanted):
+                    return e
+        non_cancel = [e for e in inner if not isinstance(e, anyio.get_cancelled_exc_class())]
+        return (non_cancel or inner)[0]
+    return exc
+
+
+class Pipeline:
+    """A set of providers (from plugins or given directly) and where runs are kept."""
+
+    def __init__(
+        self,
+        providers: Iterable[Any] = (),
+        *,
+        host: PluginHost | None = None,
+        runs_dir: str | Path = "runs",
+    ) -> None:
+        self.host = host
+        self.registry = ProviderRegistry.of(providers)
+        if host is not None:
+            host.register_providers(self.registry.register)
+        self.runs_dir = Path(runs_dir)
+
+    @classmethod
+    def from_entry_points(cls, only: Iterable[str] | str | None = None, **kwargs: Any) -> Pipeline:
+        """A pipeline with the installed plugins' providers (all, or the plugins named in ``only``)."""
+        return cls(host=PluginHost.from_entry_points(only), **kwargs)
+
+    async def run(
+        self,
+        spec: BriefFile | str | Path,
+        *,
+        out: str | Path | None = None,
+        run_dir: str | Path | None = None,
+        fresh: bool = False,
+        on_event: EventHandler | None = None,
+        streaming: bool = True,
+    ) -> Video:
+        """Make the video for a brief; a run directory that exists is continued unless ``fresh``."""
+        if not isinstance(spec, BriefFile):
+            spec = load_brief(spec)
+        folder = Path(run_dir) if run_dir is not None else self.runs_dir / run_id_for(spec)
+        if fresh and folder.exists():
+            shutil.rmtree(folder)
+        return await self._run(spec, folder, out, on_event, streaming)
+
+    async def resume(
+        self, run_dir: str | Path, *, out: str | Path | None = None, on_event: EventHandler | None = None
+    ) -> Video:
+        """Continue the run in ``run_dir`` from its own copy of the brief; finished work is not redone."""
+        folder = Path(run_dir)
+        copy = folder / "brief.toml"
+        if not copy.is_file():
+            raise UserError(f"{folder}: not an aura run directory (no brief.toml)")
+        origin_file = folder / "origin.json"
+        origin = json.loads(origin_file.read_text()) if origin_file.is_file() else {}
+        source = Path(origin.get("brief", copy))
+        spec = load_brief_bytes(copy.read_bytes(), source, shown=str(copy))
+        return await self._run(spec, folder, out, on_event, True)
+
+    async def _run(
+        self,
+        spec: BriefFile,
+        folder: Path,
+        out: str | Path | None,
+        on_event: EventHandler | None,
+        streaming: bool,
+    ) -> Video:
+        store = RunStore(folder)
+        try:
+            return await self._run_locked(spec, store, out, on_event, streaming)
+        finally:
+            store.clean_tmp()
+            store.close()
+
+    async def _run_locked(
+        self,
+        spec: BriefFile,
+        store: RunStore,
+        out: str | Path | None,
+        on_event: EventHandler | None,
+        streaming: bool,
+    ) -> Video:
+        folder = store.run_dir
+        run_id = folder.name
+        self._record_inputs(spec, folder)
+        metrics = MetricsCollector()
+        ctx = PipelineContext(
+            spec=spec, run_id=run_id, run_dir=folder, plan=plan_script(spec), system=SystemProfile.detect()
+        )
+        with run_log(folder / "run.log", run_id) as log:
+            ctx.observers.append(metrics)
+            ctx.observers.append(
+                lambda e: log.trace("{}", json.dumps(e.to_dict(), ensure_ascii=False, default=str))
+            )
+            if self.host is not None:
+                ctx.observers.append(self.host.emit)
+            if on_event is not None:
+                ctx.observers.append(on_event)
+            calls = ProviderCalls.build(ctx, store, self.registry)
+            ctx.transition("running")
+            store.set_meta("state", "running")
+            log.info(
+                "run started: {} scenes planned, {} words, chains {}",
+                ctx.plan.scene_count,
+                ctx.plan.word_target,
+                {k: calls.names(k) for k in KINDS},
+            )
+            ctx.emit(
+                RunStarted(
+                    run_id=run_id,
+                    scene_count=ctx.plan.scene_count,
+                    word_target=ctx.plan.word_target,
+                    chains={k: calls.names(k) for k in KINDS},
+                )
+            )
+            started = time.monotonic()
+            try:
+                try:
+                    video = await Runner(ctx, calls, store, streaming=streaming).run()
+                except BaseExceptionGroup as group:
+                    raise first_error(group) from None
+                video = self._publish(store, video, folder, out)
+            except anyio.get_cancelled_exc_class():
+                self._finish(ctx, store, calls, metrics, "cancelled", None)
+                raise
+            except KeyboardInterrupt:
+                self._finish(ctx, store, calls, metrics, "cancelled", None)
+                raise
+            except BaseException as exc:
+                message = redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                ctx.errors.append(message)
+                if isinstance(exc, AuraError):
+                    log.error("run failed: {}", message)
+                else:
+                    log.opt(exception=exc).error("run failed with an unexpected error: {}", message)
+                self._finish(ctx, store, calls, metrics, "failed", message)
+                raise
+            ctx.video = video
+            log.info("run finished in {:.2f}s: {}", time.monotonic() - started, video.path)
+            self._finish(ctx, store, calls, metrics, "succeeded", None)
+            return video
+
+    def _record_inputs(self, spec: BriefFile, folder: Path) -> None:
+        """Keep the brief as given (no secrets: keys come only from the environment) and where it came from."""
+        copy = folder / "brief.toml"
+        if spec.source is not None and spec.source.is_file():
+            if spec.source.resolve() != copy.resolve():
+                atomic_write_text(copy, spec.source.read_text(encoding="utf-8"))
+        elif not copy.exists():
+            atomic_write_text(copy, _to_toml(dump_brief(spec)))
+        origin = {"brief": str(spec.source) if spec.source is not None else None}
+        atomic_write_text(folder / "origin.json", json.dumps(origin))
+
+    def _publish(self, store: RunStore, video: Video, folder: Path, out: str | Path | None) -> Video:
+        """Put the finished video (and captions, thumbnail) at ``final.*`` and at ``out``."""
+        final = folder / f"final{video.path.suffix}"
+        store.publish(video.path, final)
+        captions = None
+        if video.captions_path is not None:
+            captions = folder / f"final{video.captions_path.suffix}"
+            store.publish(video.captions_path, captions)
+            for sidecar in video.captions_path.parent.glob(f"{video.captions_path.stem}.*"):
+                if sidecar.suffix in {".vtt", ".srt", ".ass"} and sidecar != video.captions_path:
+                    store.publish(sidecar, folder / f"final{sidecar.suffix}")
+        thumbnail = None
+        if video.thumbnail_path is not None:
+            thumbnail = folder / f"final.thumbnail{video.thumbnail_path.suffix}"
+            store.publish(video.thumbnail_path, thumbnail)
+        published = evolve(video, path=final, captions_path=captions, thumbnail_path=thumbnail)
+        if out is not None:
+            target = Path(out)
+            store.publish(video.path, target)
+            if video.captions_path is not None:
+                store.publish(video.captions_path, target.with_suffix(video.captions_path.suffix))
+            published = evolve(published, path=target)
+        return published
+
+    def _finish(
+        self,
+        ctx: PipelineContext,
+        store: RunStore,
+        calls: ProviderCalls,
+        metrics: MetricsCollector,
+        state: str,
+        error: str | None,
+    ) -> None:
+        ctx.transition(state)
+        store.set_meta("state", state)
+        ctx.emit(
+            RunFinished(
+                run_id=ctx.run_id, state=state, video=str(ctx.video.path) if ctx.video else None, error=error
+            )
+        )
+        atomic_write_text(
+            ctx.run_dir / "report.json",
+            redact(json.dumps(build_report(ctx, calls, metrics, store), indent=2, default=str)),
+        )
+
+
+def build_report(
+    ctx: PipelineContext, calls: ProviderCalls, metrics: MetricsCollector, store: RunStore
+) -> dict[str, Any]:
+    """The content of ``report.json``."""
+    providers: dict[str, list[dict[str, Any]]] = {}
+    for kind, links in calls.chains.items():
+        providers[kind] = [
+            {
+                "name": link.name,
+                "fingerprint": link.fingerprint,
+                "calls": link.calls,
+                "failures": link.failures,
+                "cached": link.cached,
+                "retries": link.guard.retries,
+                "breaker": {"state": link.guard.breaker.state, "opened": link.guard.breaker.opened_count},
+                "usage": dict(link.usage),
+            }
+            for link in links
+        ]
+    scenes = [
+        {
+            "index": i,
+            "heading": out.scene.heading,
+            "start": out.scene.start,
+            "duration": out.scene.duration,
+            "speech_seconds": out.speech.duration if out.speech else None,
+            "voice_provider": out.voice_provider,
+            "picture_provider": out.picture_provider,
+            "picture": str(out.picture.path) if out.picture else None,
+        }
+        for i, out in sorted(ctx.scenes.items())
+    ]
+    video = ctx.video
+    return {
+        "run_id": ctx.run_id,
+        **metrics.to_dict(),
+        "plan": {
+            "scene_count": ctx.plan.scene_count,
+            "word_target": ctx.plan.word_target,
+            "words_per_minute": ctx.plan.words_per_minute,
+        },
+        "providers": providers,
+        "calls_saved": store.calls_saved,
+        "scenes": scenes,
+        "video": None
+        if video is None
+        else {
+            "path": str(video.path),
+            "duration": video.duration,
+            "width": video.width,
+            "height": video.height,
+            "fps": video.fps,
+            "size_bytes": video.size_bytes,
+        },
+        "system": {
+            "cores": ctx.system.cores,
+            "memory_bytes": ctx.system.memory_bytes,
+            "gpu": ctx.system.gpu,
+            "ffmpeg": ctx.system.ffmpeg,
+        },
+        "errors": ctx.errors,
+    }
+
+
+def _to_toml(data: dict[str, Any]) -> str:
+    """A small TOML writer for a brief given as objects (the library API without a file)."""
+    lines: list[str] = []
+
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return repr(v)
+        if isinstance(v, list | tuple):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return json.dumps(str(v), ensure_ascii=False)
+
+    providers = data.pop("providers", {})
+    for table, fields in data.items():
+        lines.append(f"[{table}]")
+        lines.extend(f"{k} = {value(v)}" for k, v in fields.items() if v is not None)
+        lines.append("")
+    lines.append("[providers]")
+    lines.extend(f"{k} = {value(v)}" for k, v in providers.get("chains", {}).items())
+    for name, settings in providers.get("settings", {}).items():
+        lines.append(f"\n[providers.{name}]")
+        lines.extend(f"{k} = {value(v)}" for k, v in settings.items())
+    return "\n".join(lines) + "\n"

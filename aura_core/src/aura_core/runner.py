@@ -1,0 +1,331 @@
+"""The streaming stage runner.
+
+Stages: script → scene timing → voice → visuals → segment render → assembly. Scenes stream: as soon
+as the LLM finishes scene k it is voiced and illustrated, while scene k+1 is still being written.
+Scene k's segment renders once its voice, its picture, the next scene's picture and the voices
+before it (which fix its start) exist. Assembly waits for the last segment. Concurrency per
+provider is bounded by its ``CapacityLimiter``; drafts flow through a bounded memory stream.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from pathlib import Path
+
+import anyio
+from anyio.abc import TaskGroup
+from attrs import define, evolve, field
+
+from aura_core.calls import ProviderCalls
+from aura_core.context import PipelineContext, SceneOutputs
+from aura_core.contract import (
+    AssemblyRequest,
+    ImageRequest,
+    Narration,
+    Picture,
+    Scene,
+    SceneDraft,
+    ScriptRequest,
+    Segment,
+    SegmentRequest,
+    Speech,
+    SpeechRequest,
+    Video,
+)
+from aura_core.events import SceneTimed, StageFinished, StageStarted
+from aura_core.planning import draft_scene
+from aura_core.store import RunStore
+from aura_core.validation import check_picture, check_segment, check_speech, check_video
+
+NEGATIVE_PROMPT = "text, watermark, signature, blurry, low quality, distorted"
+_PLACEHOLDER = Path("pending")
+
+
+def scene_seed(index: int, visual_prompt: str) -> int:
+    """A fixed seed per scene and prompt, so a re-run asks for the same picture (and finds it cached)."""
+    return int(hashlib.sha256(f"{index}:{visual_prompt}".encode()).hexdigest()[:8], 16) & 0x7FFFFFFF
+
+
+@define
+class _Slot:
+    index: int
+    draft: SceneDraft | None = None
+    speech: Speech | None = None
+    frames: int = 0
+    picture: Picture | None = None
+    segment: Segment | None = None
+    is_end: bool = False
+    voiced: anyio.Event = field(factory=anyio.Event)
+    pictured: anyio.Event = field(factory=anyio.Event)
+
+
+@define
+class _Stages:
+    """Stage started/finished events from item counts."""
+
+    ctx: PipelineContext
+    total: int
+    started: set[str] = field(factory=set)
+    done: dict[str, int] = field(factory=dict)
+    script_done: bool = False
+
+    def _total(self, stage: str) -> int:
+        return 1 if stage in ("script", "assembly") else self.total
+
+    def begin(self, stage: str) -> None:
+        if stage not in self.started:
+            self.started.add(stage)
+            self.ctx.emit(StageStarted(run_id=self.ctx.run_id, stage=stage, total=self._total(stage)))
+
+    def item_done(self, stage: str) -> None:
+        self.done[stage] = self.done.get(stage, 0) + 1
+        self.maybe_finish(stage)
+
+    def maybe_finish(self, stage: str) -> None:
+        if self.script_done and stage in self.started and self.done.get(stage, 0) >= self._total(stage):
+            self.started.discard(stage)
+            self.done[stage] = -(10**9)  # finished: never again
+            self.ctx.emit(StageFinished(run_id=self.ctx.run_id, stage=stage, ok=True))
+
+
+@define
+class Runner:
+    """Runs one pipeline over a context, a set of guarded provider chains and a store."""
+
+    ctx: PipelineContext
+    calls: ProviderCalls
+    store: RunStore
+    streaming: bool = True
+    _slots: dict[int, _Slot] = field(factory=dict, init=False)
+    _stages: _Stages | None = field(default=None, init=False)
+    _count: int | None = field(default=None, init=False)
+
+    def _slot(self, index: int) -> _Slot:
+        if index not in self._slots:
+            self._slots[index] = _Slot(index)
+        return self._slots[index]
+
+    @property
+    def stages(self) -> _Stages:
+        assert self._stages is not None
+        return self._stages
+
+    async def run(self) -> Video:
+        """Run every stage; returns the assembled video (stored in the run's artifacts)."""
+        plan = self.ctx.plan
+        self._stages = _Stages(self.ctx, plan.scene_count)
+        send, receive = anyio.create_memory_object_stream[tuple[int, SceneDraft]](
+            max(4, plan.scene_count // 4)
+        )
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._script, send)
+            async with receive:
+                if self.streaming:
+                    async for index, draft in receive:
+                        self._start_scene(tg, index, draft)
+                else:
+                    drafts = [item async for item in receive]
+        if not self.streaming:
+            await self._stage_by_stage(drafts)
+        return await self._assemble()
+
+    def _start_scene(self, tg: TaskGroup, index: int, draft: SceneDraft) -> None:
+        slot = self._slot(index)
+        slot.draft = draft
+        tg.start_soon(self._voice, slot)
+        tg.start_soon(self._picture, slot)
+        tg.start_soon(self._segment, slot)
+
+    async def _stage_by_stage(self, drafts: list[tuple[int, SceneDraft]]) -> None:
+        """The non-streaming baseline: every stage finishes before the next begins (for benchmarks)."""
+        for index, draft in drafts:
+            self._slot(index).draft = draft
+        for step in (self._voice, self._picture, self._segment):
+            async with anyio.create_task_group() as tg:
+                for index, _draft in drafts:
+                    tg.start_soon(step, self._slots[index])
+
+    async def _script(self, send: anyio.abc.ObjectSendStream[tuple[int, SceneDraft]]) -> None:
+        spec, plan = self.ctx.spec, self.ctx.plan
+        request = ScriptRequest(
+            brief=spec.brief,
+            plan=spec.plan,
+            scene_count=plan.scene_count,
+            word_target=plan.word_target,
+            language=spec.brief.language,
+        )
+        count = 0
+
+        async def emit(index: int, draft: SceneDraft) -> None:
+            nonlocal count
+            count = max(count, index + 1)
+            await send.send((index, draft))
+
+        self.stages.begin("script")
+        async with send:
+            await self.calls.script(request, emit)
+        self._count = count
+        self.stages.total = count
+        self.stages.script_done = True
+        self.stages.item_done("script")
+        end = self._slot(count)
+        end.is_end = True
+        end.pictured.set()
+        for stage in ("voice", "visuals", "segments"):
+            self.stages.maybe_finish(stage)
+
+    async def _voice(self, slot: _Slot) -> None:
+        spec = self.ctx.spec
+        assert slot.draft is not None
+        self.stages.begin("voice")
+        request = SpeechRequest(
+            text=slot.draft.narration, voice=spec.voice, language=spec.brief.language, out_path=_PLACEHOLDER
+        )
+        speech, provider = await self.calls.call(
+            stage="voice",
+            index=slot.index,
+            kind="tts",
+            request=request,
+            method="synthesize",
+            result_type=Speech,
+            suffix=".wav",
+            validate=check_speech,
+        )
+        fps = spec.render.fps
+        seconds = max(speech.duration + spec.voice.pause_seconds, spec.render.transition_duration + 2.0 / fps)
+        slot.speech = speech
+        slot.frames = math.ceil(seconds * fps - 1e-6)
+        outputs = self._outputs(slot)
+        outputs.speech, outputs.voice_provider = speech, provider
+        slot.voiced.set()
+        self.stages.item_done("voice")
+
+    async def _picture(self, slot: _Slot) -> None:
+        spec = self.ctx.spec
+        assert slot.draft is not None
+        self.stages.begin("visuals")
+        if self.calls.chains["image"]:
+            prompt = slot.draft.visual_prompt.strip() or slot.draft.narration
+            request = ImageRequest(
+                prompt=prompt,
+                negative_prompt=NEGATIVE_PROMPT,
+                width=spec.render.width,
+                height=spec.render.height,
+                style=spec.plan.style,
+                seed=scene_seed(slot.index, prompt),
+                out_path=_PLACEHOLDER,
+                heading=slot.draft.heading,
+            )
+            picture, provider = await self.calls.call(
+                stage="visuals",
+                index=slot.index,
+                kind="image",
+                request=request,
+                method="generate",
+                result_type=Picture,
+                suffix=".png",
+                validate=check_picture,
+            )
+            slot.picture = picture
+            outputs = self._outputs(slot)
+            outputs.picture, outputs.picture_provider = picture, provider
+        slot.pictured.set()
+        self.stages.item_done("visuals")
+
+    def _outputs(self, slot: _Slot) -> SceneOutputs:
+        if slot.index not in self.ctx.scenes:
+            assert slot.draft is not None
+            self.ctx.scenes[slot.index] = SceneOutputs(
+                scene=draft_scene(slot.index, slot.draft, 0.0, self.ctx.plan.words_per_minute, 0.0)
+            )
+        return self.ctx.scenes[slot.index]
+
+    def _timed(self, slot: _Slot) -> Scene:
+        fps = self.ctx.spec.render.fps
+        start_frames = sum(self._slots[i].frames for i in range(slot.index))
+        assert slot.draft is not None and slot.speech is not None
+        scene = Scene(
+            index=slot.index,
+            heading=slot.draft.heading,
+            narration=slot.draft.narration,
+            visual_prompt=slot.draft.visual_prompt,
+            start=start_frames / fps,
+            duration=slot.frames / fps,
+            speech_duration=slot.speech.duration,
+        )
+        self._outputs(slot).scene = scene
+        return scene
+
+    async def _segment(self, slot: _Slot) -> None:
+        for index in range(slot.index + 1):
+            await self._slot(index).voiced.wait()
+        await slot.pictured.wait()
+        following = self._slot(slot.index + 1)
+        await following.pictured.wait()
+        self.stages.begin("segments")
+        scene = self._timed(slot)
+        self.ctx.emit(
+            SceneTimed(run_id=self.ctx.run_id, index=scene.index, start=scene.start, duration=scene.duration)
+        )
+        assert slot.speech is not None
+        request = SegmentRequest(
+            scene=scene,
+            speech=slot.speech,
+            picture=slot.picture,
+            next_picture=None if following.is_end else following.picture,
+            render=self.ctx.spec.render,
+            out_path=_PLACEHOLDER,
+            scene_count=self._count or self.ctx.plan.scene_count,
+        )
+        if following.is_end is False and following.picture is None and self.calls.chains["image"]:
+            raise AssertionError(
+                "next picture missing although the next scene was illustrated"
+            )  # pragma: no cover
+        segment, _provider = await self.calls.call(
+            stage="segments",
+            index=slot.index,
+            kind="composer",
+            request=request,
+            method="render_scene",
+            result_type=Segment,
+            suffix=".mp4" if self.ctx.spec.render.codec != "vp9" else ".webm",
+            validate=check_segment,
+            # A segment's look does not depend on where it sits: moving it must not re-render it.
+            key_ignore=frozenset({"scene.start", "scene_count"}),
+        )
+        slot.segment = evolve(segment, start=scene.start, index=scene.index)
+        self.stages.item_done("segments")
+
+    async def _assemble(self) -> Video:
+        spec = self.ctx.spec
+        count = self._count or 0
+        slots = [self._slots[i] for i in range(count)]
+        segments = tuple(s.segment for s in slots if s.segment is not None)
+        narration = tuple(
+            Narration(speech=s.speech, start=self.ctx.scenes[s.index].scene.start, text=s.draft.narration)
+            for s in slots
+            if s.speech is not None and s.draft is not None
+        )
+        self.stages.begin("assembly")
+        request = AssemblyRequest(
+            segments=segments,
+            narration=narration,
+            music=spec.render.music,
+            captions=spec.render.captions,
+            render=spec.render,
+            out_path=_PLACEHOLDER,
+        )
+        video, _provider = await self.calls.call(
+            stage="assembly",
+            index=0,
+            kind="composer",
+            request=request,
+            method="assemble",
+            result_type=Video,
+            suffix=".mp4" if spec.render.codec != "vp9" else ".webm",
+            validate=lambda v, _r: check_video(v),
+        )
+        self.stages.item_done("assembly")
+        self.ctx.video = video
+        return video

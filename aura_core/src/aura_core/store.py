@@ -1,0 +1,276 @@
+"""The run directory: a checkpoint journal (SQLite, WAL) and content-addressed artifacts.
+
+Every provider result is stored under a key hashed from (provider name, fingerprint, request).
+A provider writes into ``tmp/``; ``commit`` fsyncs the file, renames it to ``artifacts/<key>…``,
+records its SHA-256, and only then writes the journal row. ``lookup`` re-checks the checksum, so a
+corrupt or truncated artifact is re-made, never used.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from loguru import logger
+
+from aura_core.errors import UserError
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS artifacts (
+    key TEXT PRIMARY KEY, kind TEXT NOT NULL, provider TEXT NOT NULL,
+    result TEXT NOT NULL, files TEXT NOT NULL, created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS items (
+    stage TEXT NOT NULL, idx INTEGER NOT NULL, state TEXT NOT NULL, provider TEXT, key TEXT,
+    updated REAL NOT NULL, PRIMARY KEY (stage, idx)
+);
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+"""
+
+_converter = cattrs.Converter()
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, hex."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (temporary file, fsync, rename)."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _path_fields(result: Any) -> Iterator[tuple[str, Path]]:
+    for f in attrs.fields(type(result)):
+        value = getattr(result, f.name)
+        if isinstance(value, Path):
+            yield f.name, value
+
+
+class RunStore:
+    """One run directory, locked for the lifetime of this object (a second process is refused)."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir.resolve()
+        self.artifacts = self.run_dir / "artifacts"
+        self.tmp = self.run_dir / "tmp"
+        for folder in (self.run_dir, self.artifacts, self.tmp):
+            folder.mkdir(parents=True, exist_ok=True)
+        self._lock_file = (self.run_dir / "lock").open("a+")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.seek(0)
+            holder = self._lock_file.read().strip() or "another process"
+            self._lock_file.close()
+            raise UserError(
+                f"{self.run_dir}: this run is in use by another aura process (pid {holder}); wait for it to finish"
+            ) from None
+        self._lock_file.seek(0)
+        self._lock_file.truncate()
+        self._lock_file.write(str(os.getpid()))
+        self._lock_file.flush()
+        self._db = sqlite3.connect(self.run_dir / "journal.sqlite", isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._digests: dict[tuple[str, int, int], str] = {}
+        self.calls_saved = 0
+
+    # -- keys ---------------------------------------------------------------------------------
+
+    def _canonical(self, value: Any) -> Any:
+        if isinstance(value, Path):
+            return self._path_identity(value)
+        if attrs.has(type(value)):
+            return {f.name: self._canonical(getattr(value, f.name)) for f in attrs.fields(type(value))}
+        if isinstance(value, Mapping):
+            return {str(k): self._canonical(v) for k, v in sorted(value.items())}
+        if isinstance(value, tuple | list):
+            return [self._canonical(v) for v in value]
+        if isinstance(value, float):
+            return round(value, 6)
+        return value
+
+    def _path_identity(self, path: Path) -> str:
+        """Artifacts are named by their key already; any other file is known by its content."""
+        if path.parent == self.artifacts:
+            return f"artifact:{path.name}"
+        try:
+            stat = path.stat()
+        except OSError:
+            return f"missing:{path}"
+        memo = (str(path), stat.st_size, stat.st_mtime_ns)
+        if memo not in self._digests:
+            self._digests[memo] = file_digest(path)
+        return f"file:{self._digests[memo]}"
+
+    def key(
+        self, provider: str, fingerprint: str, request: Any, *, ignore: frozenset[str] = frozenset()
+    ) -> str:
+        """The content key of a call: provider, its fingerprint and the request (``out_path`` and ``ignore`` left out)."""
+        data = self._canonical(request)
+        data.pop("out_path", None)
+        for dotted in ignore:
+            *parents, leaf = dotted.split(".")
+            node = data
+            for part in parents:
+                node = node.get(part, {})
+            node.pop(leaf, None)
+        blob = json.dumps(
+            [provider, fingerprint, type(request).__name__, data], sort_keys=True, ensure_ascii=False
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()[:40]
+
+    # -- artifacts ----------------------------------------------------------------------------
+
+    def temp_path(self, suffix: str) -> Path:
+        """A fresh path in ``tmp/`` for a provider to write to."""
+        return self.tmp / f"{uuid.uuid4().hex}{suffix}"
+
+    def lookup(self, key: str, result_type: type[T]) -> T | None:
+        """The stored result for ``key`` if it is complete and every file's checksum still matches."""
+        row = self._db.execute("SELECT result, files FROM artifacts WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        result_json, files_json = row
+        for name, digest in json.loads(files_json):
+            path = self.artifacts / name
+            if not path.is_file() or file_digest(path) != digest:
+                logger.warning(
+                    "artifact {} is missing or corrupt (checksum mismatch): it will be made again", name
+                )
+                self._db.execute("DELETE FROM artifacts WHERE key = ?", (key,))
+                path.unlink(missing_ok=True)
+                return None
+        data = json.loads(result_json)
+        result = self._structure(data, result_type)
+        self.calls_saved += 1
+        return result
+
+    def _structure(self, data: Any, result_type: type[T]) -> T:
+        def absolute(value: Any) -> Any:
+            if isinstance(value, dict):
+                if "__artifact__" in value:
+                    return str(self.artifacts / value["__artifact__"])
+                return {k: absolute(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [absolute(v) for v in value]
+            return value
+
+        return _converter.structure(absolute(data), result_type)
+
+    def commit(self, key: str, kind: str, provider: str, result: T) -> T:
+        """Move the result's files into ``artifacts/`` under ``key``, then journal it; returns the moved result."""
+        moved: dict[str, Path] = {}
+        files: list[tuple[str, str]] = []
+        for field_name, path in _path_fields(result):
+            if path.parent != self.tmp:
+                continue  # a file the provider did not make here (a user's picture): keep it where it is
+            name = f"{key}{'' if field_name == 'path' else '-' + field_name}{path.suffix}"
+            target = self.artifacts / name
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()
+            os.replace(path, target)
+            moved[field_name] = target
+            files.append((name, digest))
+        if files:
+            _fsync_dir(self.artifacts)
+        result = attrs.evolve(result, **moved) if moved else result  # type: ignore[misc]
+        self._record(key, kind, provider, result, files)
+        return result
+
+    def commit_value(self, key: str, kind: str, provider: str, result: Any) -> None:
+        """Journal a result that has no files (a script)."""
+        self._record(key, kind, provider, result, [])
+
+    def _record(self, key: str, kind: str, provider: str, result: Any, files: list[tuple[str, str]]) -> None:
+        def relative(value: Any) -> Any:
+            if isinstance(value, str) and value.startswith(str(self.artifacts) + os.sep):
+                return {"__artifact__": value[len(str(self.artifacts)) + 1 :]}
+            if isinstance(value, dict):
+                return {k: relative(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [relative(v) for v in value]
+            return value
+
+        data = relative(_converter.unstructure(result))
+        self._db.execute(
+            "INSERT OR REPLACE INTO artifacts VALUES (?, ?, ?, ?, ?, ?)",
+            (key, kind, provider, json.dumps(data, ensure_ascii=False), json.dumps(files), time.time()),
+        )
+
+    # -- journal ------------------------------------------------------------------------------
+
+    def mark(
+        self, stage: str, index: int, state: str, provider: str | None = None, key: str | None = None
+    ) -> None:
+        """Record an item's state (running, done, failed) in the journal."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?, ?)",
+            (stage, index, state, provider, key, time.time()),
+        )
+
+    def items(self) -> list[tuple[str, int, str, str | None]]:
+        """Every journaled item as (stage, index, state, provider)."""
+        rows = self._db.execute(
+            "SELECT stage, idx, state, provider FROM items ORDER BY stage, idx"
+        ).fetchall()
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def set_meta(self, name: str, value: str) -> None:
+        """Store a run-level value (state, run id, brief path)."""
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
+
+    def get_meta(self, name: str) -> str | None:
+        """A run-level value, or None."""
+        row = self._db.execute("SELECT v FROM meta WHERE k = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def publish(self, source: Path, target: Path) -> None:
+        """Put a copy of an artifact at ``target`` (a hard link when possible), atomically."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+
+    def clean_tmp(self) -> None:
+        """Remove what providers left in ``tmp/`` (partial files of cancelled or failed calls)."""
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.tmp.mkdir(exist_ok=True)
+
+    def close(self) -> None:
+        """Close the journal and release the lock."""
+        self._db.close()
+        self._lock_file.close()

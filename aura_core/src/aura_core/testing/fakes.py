@@ -1,0 +1,262 @@
+"""Fake providers of every kind with scriptable latency, failures and output.
+
+They write real files (a WAV tone, a PNG gradient, small segment and video files) so the core's
+store, validators and resume logic work on them exactly as on real providers. Use them to test
+the core or an app; never as the thing under test.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import struct
+import wave
+import zlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+from attrs import define, field
+
+from aura_core.contract import (
+    AssemblyRequest,
+    Availability,
+    ImageRequest,
+    Picture,
+    SceneDraft,
+    ScriptRequest,
+    Segment,
+    SegmentRequest,
+    Speech,
+    SpeechRequest,
+    Video,
+    WordTiming,
+)
+from aura_core.errors import ProviderError
+from aura_core.planning import count_words
+
+_TOPIC_WORDS = (
+    "light",
+    "water",
+    "signal",
+    "pattern",
+    "memory",
+    "motion",
+    "energy",
+    "colour",
+    "distance",
+    "rhythm",
+)
+
+
+@define
+class Faults:
+    """When a fake fails: ``rate`` of calls at random (seeded), or the call numbers in ``calls`` (1-based).
+
+    ``transient`` picks the error kind; ``hang`` makes failing calls hang instead (for timeouts);
+    ``retry_after`` is put on transient errors.
+    """
+
+    rate: float = 0.0
+    calls: frozenset[int] = frozenset()
+    transient: bool = True
+    hang: bool = False
+    retry_after: float | None = None
+    seed: int = 0
+    _rng: random.Random = field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    async def maybe_fail(self, name: str, call_number: int) -> None:
+        """Fail (or hang) this call when the plan says so."""
+        hit = call_number in self.calls or (self.rate > 0 and self._rng.random() < self.rate)
+        if not hit:
+            return
+        if self.hang:
+            await anyio.sleep_forever()
+        raise ProviderError(
+            f"{name}: injected failure on call {call_number}",
+            transient=self.transient,
+            retry_after=self.retry_after,
+        )
+
+
+@define
+class _Fake:
+    name: str = "fake"
+    latency: float = 0.0
+    faults: Faults = field(factory=Faults)
+    concurrency: int = 4
+    auto: bool = True
+    calls: int = 0
+    available: bool = True
+
+    async def _enter(self) -> None:
+        self.calls += 1
+        number = self.calls
+        if self.latency:
+            await anyio.sleep(self.latency)
+        await self.faults.maybe_fail(self.name, number)
+
+    async def check(self) -> Availability:
+        """Fakes are available unless told otherwise."""
+        return Availability(self.available, "" if self.available else f"{self.name} switched off")
+
+    def fingerprint(self) -> str:
+        """Fakes make the same output for the same request."""
+        return f"fake:{self.name}"
+
+
+@define
+class FakeScriptWriter(_Fake):
+    """kind ``llm``: writes ``scene_count`` scenes of even length, one every ``latency`` seconds."""
+
+    kind: str = "llm"
+
+    async def write_script(self, request: ScriptRequest) -> AsyncIterator[SceneDraft]:
+        """Yield the scenes in order, each after ``latency`` seconds."""
+        self.calls += 1
+        number = self.calls
+        per_scene = max(3, round(request.word_target / request.scene_count))
+        for index in range(request.scene_count):
+            if self.latency:
+                await anyio.sleep(self.latency)
+            if index == request.scene_count // 2:
+                await self.faults.maybe_fail(self.name, number)
+            words = [_TOPIC_WORDS[(index + i) % len(_TOPIC_WORDS)] for i in range(per_scene)]
+            narration = f"{request.brief.topic}: " + " ".join(words) + "."
+            yield SceneDraft(
+                heading=f"Scene {index + 1}", narration=narration, visual_prompt=f"{words[0]} over {words[1]}"
+            )
+
+
+def write_tone_wav(path: Path, seconds: float, rate: int = 16000, frequency: float = 220.0) -> None:
+    """A mono 16-bit WAV tone of ``seconds``."""
+    frames = int(seconds * rate)
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        samples = (int(8000 * math.sin(2 * math.pi * frequency * i / rate)) for i in range(frames))
+        wav.writeframes(b"".join(struct.pack("<h", s) for s in samples))
+
+
+@define
+class FakeVoice(_Fake):
+    """kind ``tts``: a tone as long as the text takes at ``words_per_minute``, with word timings."""
+
+    kind: str = "tts"
+    words_per_minute: float = 150.0
+    sample_rate: int = 8000
+
+    async def synthesize(self, request: SpeechRequest) -> Speech:
+        """Write the tone to ``out_path``."""
+        await self._enter()
+        words = request.text.split()
+        seconds = max(0.5, count_words(request.text) / (self.words_per_minute * request.voice.rate) * 60.0)
+        write_tone_wav(request.out_path, seconds, self.sample_rate)
+        step = seconds / max(len(words), 1)
+        timings = tuple(
+            WordTiming(w, round(i * step, 4), round((i + 1) * step, 4)) for i, w in enumerate(words)
+        )
+        return Speech(
+            path=request.out_path,
+            duration=round(int(seconds * self.sample_rate) / self.sample_rate, 6),
+            sample_rate=self.sample_rate,
+            words=timings,
+        )
+
+
+def write_gradient_png(path: Path, width: int, height: int, seed: int) -> None:
+    """A ``width`` x ``height`` RGB gradient PNG, coloured by ``seed`` (stdlib only)."""
+    r0, g0, b0 = (seed * 37) % 256, (seed * 91) % 256, (seed * 53) % 256
+    rows = []
+    for y in range(height):
+        shade = y * 255 // max(height - 1, 1)
+        row = bytes(
+            (r0 + shade) % 256 if c == 0 else (g0 + x) % 256 if c == 1 else b0
+            for x in range(width)
+            for c in range(3)
+        )
+        rows.append(b"\x00" + row)
+    raw = zlib.compress(b"".join(rows), 6)
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+    )
+
+
+@define
+class FakeIllustrator(_Fake):
+    """kind ``image``: a gradient PNG at the requested size."""
+
+    kind: str = "image"
+
+    async def generate(self, request: ImageRequest) -> Picture:
+        """Write the gradient to ``out_path``."""
+        await self._enter()
+        write_gradient_png(request.out_path, request.width, request.height, request.seed)
+        return Picture(
+            path=request.out_path, width=request.width, height=request.height, source=self.name, license="CC0"
+        )
+
+
+@define
+class FakeComposer(_Fake):
+    """kind ``composer``: writes small stand-in files that record what they stand for (not real video)."""
+
+    kind: str = "composer"
+    render_latency: float = 0.0
+
+    async def render_scene(self, request: SegmentRequest) -> Segment:
+        """Write a file describing the segment."""
+        await self._enter()
+        if self.render_latency:
+            await anyio.sleep(self.render_latency)
+        picture = request.picture.path.name if request.picture else "background"
+        request.out_path.write_text(
+            f"segment {request.scene.index} {request.scene.duration:.3f}s {picture}\n"
+        )
+        render = request.render
+        return Segment(
+            path=request.out_path,
+            index=request.scene.index,
+            start=request.scene.start,
+            duration=request.scene.duration,
+            width=render.width,
+            height=render.height,
+            fps=render.fps,
+        )
+
+    async def assemble(self, request: AssemblyRequest) -> Video:
+        """Concatenate the segment files into one file."""
+        await self._enter()
+        parts = [s.path.read_text() for s in request.segments]
+        request.out_path.write_text("".join(parts))
+        duration = sum(s.duration for s in request.segments)
+        render = request.render
+        return Video(
+            path=request.out_path,
+            duration=duration,
+            width=render.width,
+            height=render.height,
+            fps=float(render.fps),
+            size_bytes=request.out_path.stat().st_size,
+        )
+
+
+def fake_providers(latency: float = 0.0) -> list[_Fake]:
+    """One fake of every kind, named ``fake``."""
+    return [
+        FakeScriptWriter(latency=latency),
+        FakeVoice(latency=latency),
+        FakeIllustrator(latency=latency),
+        FakeComposer(latency=latency),
+    ]
