@@ -103,7 +103,7 @@ class ElevenLabsVoice:
     def _voice_lock(self) -> anyio.Lock:
         # One lookup at a time per event loop, so concurrent calls wait for the first one's answer.
         loop = anyio.lowlevel.current_token()
-        if self._lock is None or self._lock_loop is not loop:
+        if self._lock is None or self._lock_loop != loop:
             self._lock, self._lock_loop = anyio.Lock(), loop
         return self._lock
 
