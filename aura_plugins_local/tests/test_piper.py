@@ -112,3 +112,23 @@ def test_sentence_split_and_proportional_estimate() -> None:
     assert timings[0].start == 1.0
     assert timings[-1].end == 3.0
     assert timings[1].end - timings[1].start > 3 * (timings[0].end - timings[0].start)
+
+
+@pytest.mark.anyio
+async def test_piper_model_setting_selects_a_voice_file_and_bad_settings_are_user_errors(
+    tmp_path: Path,
+) -> None:
+    """``model`` by path speaks with that file even under another voice name; bad settings name the key."""
+    from aura_plugins_local.piper_voice import bundled_model
+
+    from aura_core import ProviderSettings, UserError
+
+    voice = PiperVoiceProvider().configure(ProviderSettings({"model": str(bundled_model())}, tmp_path))
+    request = SpeechRequest(
+        text="Hello.", voice=VoiceSpec(name="custom"), language="en", out_path=tmp_path / "m.wav"
+    )
+    assert (await voice.synthesize(request)).duration > 0.3
+    with pytest.raises(UserError, match=r"providers\.piper\.model"):
+        PiperVoiceProvider().configure(ProviderSettings({"model": "missing.onnx"}, tmp_path))
+    with pytest.raises(UserError, match="voice_id"):
+        PiperVoiceProvider().configure(ProviderSettings({"voice_id": "x"}, tmp_path))

@@ -224,7 +224,8 @@ class PiperVoiceProvider:
     def fingerprint(self) -> str:
         """The voice file's identity (name and content hash) and every setting that changes the audio."""
         model = self.model or bundled_model()
-        return f"piper/1:{model.name}:{_file_digest(model)}:noise=0:pause={self.sentence_pause:g}:scale={self.length_scale:g}"
+        settings = f"noise=0:pause={self.sentence_pause:g}:scale={self.length_scale:g}"
+        return f"piper/1:{model.name}:{_file_digest(model)}:{settings}"
 
     async def synthesize(self, request: SpeechRequest) -> Speech:
         """Write ``request.text`` spoken at ``request.voice.rate`` to ``request.out_path`` as a WAV."""
