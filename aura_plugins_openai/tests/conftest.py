@@ -31,8 +31,9 @@ from PIL import Image
 if getattr(sys.modules.get("aura_plugins_openai"), "__file__", "") is None:
     del sys.modules["aura_plugins_openai"]
 
-from aura_core import Brief, PlanSpec, ScriptRequest
 from aura_plugins_openai.settings import OpenAISettings, read_settings
+
+from aura_core import Brief, PlanSpec, ScriptRequest
 
 SAMPLE_RATE = 24_000
 SCENES = [

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
-from aura_core import ProviderError, SceneDraft, ScriptRequest
 from aura_core.usage import collect_usage
 from aura_plugins_openai.llm import OpenAIScriptWriter
 from aura_plugins_openai.settings import OpenAISettings
+
+from aura_core import ProviderError, SceneDraft, ScriptRequest
 
 CHAT = "/v1/chat/completions"
 Settings = Callable[..., OpenAISettings]
@@ -152,9 +152,13 @@ async def test_dropped_connection_mid_stream_is_transient_after_early_scenes(
     fake_openai.fail(CHAT, drop_after_chunks=20)  # 20 x 9 characters: past scene 1, before the end
     writer = OpenAIScriptWriter(make_settings())
     got: list[SceneDraft] = []
-    with pytest.raises(ProviderError) as caught:
+
+    async def read_all() -> None:
         async for scene in writer.write_script(script_request()):
             got.append(scene)
+
+    with pytest.raises(ProviderError) as caught:
+        await read_all()
     assert caught.value.transient is True
     assert "connection" in caught.value.message
     assert got == expected(fake_openai)[: len(got)] and 1 <= len(got) < 3
