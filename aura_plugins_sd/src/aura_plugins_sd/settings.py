@@ -237,7 +237,7 @@ def read_settings(settings: ProviderSettings) -> SDSettings:
     if price is None and backend == "stability":
         price = STABILITY_PRICES.get(model)
     url = _str(values, "url") or DEFAULT_URLS.get(backend, "")
-    if not re.match(r"^https?://", url):
+    if backend != "diffusers" and not re.match(r"^https?://", url):
         raise UserError(f"{_where('url')}: expected an http:// or https:// address, got {url!r}")
     model_path = settings.path("model_path")
     if backend == "diffusers" and model_path is None:
