@@ -76,7 +76,8 @@ async def assemble(
 
         # Pass two: join the segments (copied, or re-encoded once to burn captions) and add the sound.
         listing = _concat_list(request, folder)
-        video: Any = ffmpeg.input(str(listing), f="concat", safe=0).video
+        # auto_convert=0: the packets are copied byte for byte (no Annex B round trip).
+        video: Any = ffmpeg.input(str(listing), f="concat", safe=0, auto_convert=0).video
         sound = audio.normalise(ffmpeg.input(str(mix_wav)).audio, render.loudness, measured)
         kwargs: dict[str, Any] = {"t": f"{total:.6f}"}
         global_args: tuple[str, ...] = ()

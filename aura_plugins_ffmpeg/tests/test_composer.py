@@ -1,0 +1,426 @@
+"""Real renders with the bundled ffmpeg at tiny sizes: every assertion is on decoded frames, samples or files."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import anyio
+import av
+import numpy as np
+import psutil
+import pyloudnorm
+import pytest
+import soundfile
+from aura_plugins_ffmpeg.plugin import aura_register_providers
+from loguru import logger
+from numpy.typing import NDArray
+from PIL import Image, ImageDraw
+
+from aura_core import (
+    AssemblyRequest,
+    Narration,
+    Picture,
+    ProviderError,
+    ProviderSettings,
+    RenderSpec,
+    Scene,
+    Segment,
+    SegmentRequest,
+    Speech,
+    UserError,
+    WordTiming,
+)
+from aura_plugins_ffmpeg import FfmpegComposer
+
+W, H, FPS = 160, 90, 10
+Frames = list[NDArray[np.int16]]
+
+
+def picture(
+    folder: Path, name: str, color: tuple[int, int, int], width: int = 320, height: int = 180
+) -> Picture:
+    """A textured picture (a colour with a grid of white dots), so motion shows in every frame."""
+    image = Image.new("RGB", (width, height), color)
+    draw = ImageDraw.Draw(image)
+    for row in range(0, height, 24):
+        for col in range(0, width, 24):
+            draw.ellipse((col + 4, row + 4, col + 14, row + 14), fill=(250, 250, 250))
+    path = folder / f"{name}.png"
+    image.save(path)
+    return Picture(path, width, height, "test", "CC0")
+
+
+def tone(folder: Path, name: str, seconds: float, freq: float = 440.0, amp: float = 0.1) -> Speech:
+    """A sine WAV of exactly ``seconds`` at 22.05 kHz, standing in for a voice."""
+    rate = 22050
+    t = np.arange(round(seconds * rate)) / rate
+    path = folder / f"{name}.wav"
+    soundfile.write(path, amp * np.sin(2 * np.pi * freq * t), rate)
+    return Speech(path, seconds, rate, ())
+
+
+def frames_of(path: Path) -> Frames:
+    """Every decoded video frame of ``path`` as int16 RGB arrays."""
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="rgb24").astype(np.int16) for f in container.decode(video=0)]
+
+
+def audio_of(path: Path) -> tuple[NDArray[np.float64], int]:
+    """The decoded audio of ``path`` as (samples, channels) floats, and its rate."""
+    with av.open(str(path)) as container:
+        rate = container.streams.audio[0].sample_rate
+        chunks = [f.to_ndarray() for f in container.decode(audio=0)]
+    return np.concatenate(chunks, axis=1).T.astype(np.float64), rate
+
+
+def diff(a: NDArray[np.int16], b: NDArray[np.int16]) -> float:
+    """Mean absolute difference of two frames, in 8-bit levels."""
+    return float(np.abs(a - b).mean())
+
+
+def timeline(
+    folder: Path,
+    speeches: Sequence[Speech],
+    pictures: Sequence[Picture | None],
+    render: RenderSpec,
+    pause: float = 0.6,
+) -> list[SegmentRequest]:
+    """Segment requests laid end to end: each slot is its speech plus ``pause``."""
+    requests = []
+    start = 0.0
+    for i, speech in enumerate(speeches):
+        scene = Scene(
+            i, f"h{i}", f"scene {i} says hello", "", start, speech.duration + pause, speech.duration
+        )
+        requests.append(
+            SegmentRequest(
+                scene=scene,
+                speech=speech,
+                picture=pictures[i],
+                next_picture=pictures[i + 1] if i + 1 < len(pictures) else None,
+                render=render,
+                out_path=folder / f"seg{i}.mp4",
+                scene_count=len(speeches),
+            )
+        )
+        start += scene.duration
+    return requests
+
+
+async def render_all(composer: FfmpegComposer, requests: Sequence[SegmentRequest]) -> tuple[Segment, ...]:
+    """Render every segment, in order."""
+    return tuple([await composer.render_scene(r) for r in requests])
+
+
+def narration(requests: Sequence[SegmentRequest]) -> tuple[Narration, ...]:
+    """Each scene's speech at its scene's start."""
+    return tuple(Narration(r.speech, r.scene.start, r.scene.narration) for r in requests)
+
+
+def packet_hashes(path: Path) -> list[str]:
+    """The hash of every video packet of ``path``: equal hashes mean the bytes were copied."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return [hashlib.sha1(bytes(p)).hexdigest() for p in container.demux(stream) if p.size]
+
+
+@pytest.mark.anyio
+async def test_ken_burns_moves_every_frame_smoothly(tmp_path: Path) -> None:
+    """First and last frame of a scene differ clearly; consecutive frames differ a little and evenly.
+
+    Integer-rounded motion (zoompan, crop offsets) shows as frozen frames followed by jumps;
+    here no step is below a third of the median step nor above three times it.
+    """
+    render = RenderSpec(width=W, height=H, fps=FPS, transition="none")
+    pics = [picture(tmp_path, "a", (150, 40, 40)), picture(tmp_path, "b", (40, 40, 150))]
+    requests = timeline(tmp_path, [tone(tmp_path, "s0", 1.4), tone(tmp_path, "s1", 0.4)], pics, render)
+    segment = await FfmpegComposer().render_scene(requests[0])
+    frames = frames_of(segment.path)
+    assert len(frames) == 20
+    steps = [diff(a, b) for a, b in itertools.pairwise(frames)]
+    median = float(np.median(steps))
+    assert diff(frames[0], frames[-1]) > 8 * median > 0
+    assert min(steps) > median / 3
+    assert max(steps) < median * 3
+
+
+@pytest.mark.anyio
+async def test_neighbouring_scenes_move_differently(tmp_path: Path) -> None:
+    """Scene 0 zooms in and scene 1 zooms out: the same picture moves in different directions."""
+    render = RenderSpec(width=W, height=H, fps=FPS, transition="none")
+    pic = picture(tmp_path, "same", (90, 90, 90))
+    requests = timeline(tmp_path, [tone(tmp_path, f"s{i}", 1.0) for i in range(3)], [pic, pic, pic], render)
+    segments = await render_all(FfmpegComposer(), requests[:2])
+    first, second = frames_of(segments[0].path), frames_of(segments[1].path)
+    # Scene 0 starts unzoomed (at the picture's full frame); scene 1 ends there.
+    assert diff(first[0], second[-1]) < diff(first[0], first[-1]) / 3
+    assert diff(first[-1], second[0]) > 5
+
+
+@pytest.mark.anyio
+async def test_crossfade_blends_both_scenes_and_meets_the_next_segment(tmp_path: Path) -> None:
+    """The last 0.5 s of a segment mix into the next picture, reaching the next segment's first frame."""
+    render = RenderSpec(width=W, height=H, fps=FPS, transition="crossfade", transition_duration=0.5)
+    pics = [picture(tmp_path, "red", (200, 20, 20)), picture(tmp_path, "blue", (20, 20, 200))]
+    requests = timeline(tmp_path, [tone(tmp_path, "s0", 1.4), tone(tmp_path, "s1", 1.0)], pics, render)
+    segments = await render_all(FfmpegComposer(), requests)
+    first, second = frames_of(segments[0].path), frames_of(segments[1].path)
+    assert len(first) == 20 and len(second) == 16
+
+    def red_blue(frame: NDArray[np.int16]) -> tuple[float, float]:
+        return float(frame[..., 0].mean()), float(frame[..., 2].mean())
+
+    red_alone, blue_alone = red_blue(first[10]), red_blue(second[5])
+    middle = red_blue(first[17])  # the middle of the 5 transition frames 15..19
+    assert red_alone[0] > middle[0] + 30 and middle[0] > blue_alone[0] + 30
+    assert blue_alone[1] > middle[1] + 30 and middle[1] > red_alone[1] + 30
+    # The scene is shown alone until the transition starts: nothing is shortened.
+    assert red_blue(first[14])[1] < red_alone[1] + 5
+    # The cut to the next segment is one more step of the blend, no bigger than the steps inside it.
+    seam = diff(first[-1], second[0])
+    assert seam < 1.5 * diff(first[-3], first[-2])
+    assert seam < diff(first[10], second[0]) / 3
+
+
+@pytest.mark.anyio
+async def test_mixed_transitions_differ_by_scene(tmp_path: Path) -> None:
+    """``mixed`` uses a different xfade per scene: a slide's mid frame is not a fade's mid frame."""
+    pics = [picture(tmp_path, "red", (200, 20, 20)), picture(tmp_path, "blue", (20, 20, 200))]
+    mids = []
+    for transition in ("crossfade", "slideleft"):
+        render = RenderSpec(width=W, height=H, fps=FPS, transition=transition, transition_duration=0.5)
+        request = timeline(tmp_path, [tone(tmp_path, "s0", 1.4), tone(tmp_path, "s1", 1.0)], pics, render)[0]
+        segment = await FfmpegComposer().render_scene(request)
+        mids.append(frames_of(segment.path)[17])
+    assert diff(mids[0], mids[1]) > 20
+
+
+@pytest.mark.anyio
+async def test_scene_without_picture_gets_a_background(tmp_path: Path) -> None:
+    """``picture=None`` renders a generated gradient: a real video stream, neither black nor flat."""
+    render = RenderSpec(width=W, height=H, fps=FPS)
+    requests = timeline(tmp_path, [tone(tmp_path, "s0", 0.8)], [None], render)
+    frames = frames_of((await FfmpegComposer().render_scene(requests[0])).path)
+    assert len(frames) == 14
+    assert frames[0].mean() > 40
+    assert frames[0].std() > 5
+
+
+@pytest.mark.anyio
+async def test_assembly_copies_segments_and_lays_narration_at_scene_starts(tmp_path: Path) -> None:
+    """Segments with fractional starts join to the timeline's exact length without re-encoding;
+    each scene's tone starts at its scene start and stops after its speech; loudness is on target."""
+    render = RenderSpec(width=W, height=H, fps=FPS, captions="off", loudness=-20.0)
+    pics = [
+        picture(tmp_path, f"p{i}", c) for i, c in enumerate([(200, 20, 20), (20, 200, 20), (20, 20, 200)])
+    ]
+    speeches = [
+        tone(tmp_path, f"s{i}", d, freq=300 + 200 * i, amp=0.05) for i, d in enumerate([0.93, 1.17, 0.71])
+    ]
+    requests = timeline(tmp_path, speeches, pics, render, pause=0.47)
+    composer = FfmpegComposer()
+    segments = await render_all(composer, requests)
+    end = requests[-1].scene.start + requests[-1].scene.duration
+    assert sum(len(frames_of(s.path)) for s in segments) == round(end * FPS)
+    video = await composer.assemble(
+        AssemblyRequest(segments, narration(requests), None, "off", render, tmp_path / "out.mp4")
+    )
+    assert abs(video.duration - end) <= 0.1
+    assert (video.width, video.height, video.fps) == (W, H, FPS)
+    joined = packet_hashes(video.path)
+    assert joined == [h for s in segments for h in packet_hashes(s.path)]
+    assert video.thumbnail_path is not None and Image.open(video.thumbnail_path).size == (W, H)
+    samples, rate = audio_of(video.path)
+    mono = samples.mean(axis=1)
+
+    def rms(t0: float, t1: float) -> float:
+        return float(np.sqrt(np.mean(mono[int(t0 * rate) : int(t1 * rate)] ** 2)))
+
+    for request in requests[1:]:
+        start, speech = request.scene.start, request.speech.duration
+        assert rms(start - 0.2, start - 0.05) < rms(start + 0.05, start + 0.2) / 20
+        assert rms(start + speech + 0.05, start + speech + 0.3) < rms(start + 0.05, start + 0.2) / 20
+    loudness = pyloudnorm.Meter(rate).integrated_loudness(samples)
+    assert abs(loudness - -20.0) <= 1.0
+
+
+@pytest.mark.anyio
+async def test_music_is_ducked_under_narration_and_loudness_is_on_target(tmp_path: Path) -> None:
+    """A music bed (a 110 Hz tone) is quieter while the voice (1 kHz) speaks than in the pause,
+    and the mix measures -14 LUFS within 1 LU."""
+    render = RenderSpec(width=W, height=H, fps=FPS, captions="off", music_volume=0.5)
+    music = tone(tmp_path, "music", 1.3, freq=110, amp=0.5).path
+    pics = [picture(tmp_path, "p0", (90, 60, 30)), picture(tmp_path, "p1", (30, 60, 90))]
+    speeches = [tone(tmp_path, f"s{i}", 1.5, freq=1000, amp=0.3) for i in range(2)]
+    requests = timeline(tmp_path, speeches, pics, render, pause=1.5)
+    composer = FfmpegComposer()
+    segments = await render_all(composer, requests)
+    video = await composer.assemble(
+        AssemblyRequest(segments, narration(requests), music, "off", render, tmp_path / "out.mp4")
+    )
+    samples, rate = audio_of(video.path)
+    assert abs(pyloudnorm.Meter(rate).integrated_loudness(samples) - -14.0) <= 1.0
+    mono = samples.mean(axis=1)
+
+    def bed_level(t0: float) -> float:
+        window = mono[int(t0 * rate) : int((t0 + 0.5) * rate)]
+        spectrum = np.abs(np.fft.rfft(window * np.hanning(len(window))))
+        freqs = np.fft.rfftfreq(len(window), 1 / rate)
+        return float(spectrum[(freqs > 100) & (freqs < 120)].max())
+
+    during, pause = bed_level(0.8), bed_level(2.3)
+    assert pause > during * 2
+
+
+@pytest.mark.anyio
+async def test_burned_captions_show_during_speech_and_highlight_each_word(tmp_path: Path) -> None:
+    """Caption pixels appear in the lower band while the scene speaks and not in its pause;
+    the yellow highlighted word moves right as the words are said; SRT and VTT sidecars are written."""
+    render = RenderSpec(width=320, height=180, fps=FPS, captions="burn")
+    pic = picture(tmp_path, "dark", (30, 30, 60))
+    speech = tone(tmp_path, "s0", 1.8)
+    words = (WordTiming("one", 0.0, 0.5), WordTiming("two", 0.6, 1.1), WordTiming("three", 1.2, 1.8))
+    speech = Speech(speech.path, speech.duration, speech.sample_rate, words)
+    requests = timeline(tmp_path, [speech], [pic], render, pause=1.2)
+    composer = FfmpegComposer()
+    segments = await render_all(composer, requests)
+    videos = {}
+    for mode in ("off", "burn"):
+        videos[mode] = await composer.assemble(
+            AssemblyRequest(segments, narration(requests), None, mode, render, tmp_path / f"{mode}.mp4")
+        )
+    plain, burned = frames_of(videos["off"].path), frames_of(videos["burn"].path)
+    band = slice(120, 180)
+
+    def caption_pixels(i: int) -> float:
+        return float((np.abs(burned[i][band] - plain[i][band]).max(axis=2) > 80).mean())
+
+    assert all(caption_pixels(i) > 0.01 for i in (2, 8, 15))
+    assert all(caption_pixels(i) < 0.001 for i in (21, 25))
+
+    def yellow_x(i: int) -> float:
+        f = burned[i][band]
+        mask = (f[..., 0] > 180) & (f[..., 1] > 180) & (f[..., 2] < 90)
+        assert mask.sum() > 10
+        return float(np.nonzero(mask)[1].mean())
+
+    assert yellow_x(2) < yellow_x(8) < yellow_x(15)
+    srt = tmp_path / "burn.srt"
+    assert videos["burn"].captions_path == srt
+    assert "one two three" in srt.read_text() and "00:00:01,800" in srt.read_text()
+    assert (tmp_path / "burn.vtt").read_text().startswith("WEBVTT")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("codec", "suffix", "name"), [("h265", ".mp4", "hevc"), ("vp9", ".webm", "vp9")])
+async def test_other_codecs_render_and_assemble(tmp_path: Path, codec: str, suffix: str, name: str) -> None:
+    """H.265 lands in an MP4, VP9 in a WebM next to the asked path; both probe with the right codec."""
+    render = RenderSpec(width=W, height=H, fps=FPS, codec=codec, quality="draft", captions="off")  # type: ignore[arg-type]
+    requests = timeline(tmp_path, [tone(tmp_path, "s0", 0.6)], [picture(tmp_path, "p", (60, 90, 30))], render)
+    composer = FfmpegComposer()
+    segments = await render_all(composer, requests)
+    video = await composer.assemble(
+        AssemblyRequest(segments, narration(requests), None, "off", render, tmp_path / "out.mp4")
+    )
+    assert video.path.suffix == suffix and video.path.is_file()
+    with av.open(str(video.path)) as container:
+        assert container.streams.video[0].codec_context.name == name
+        assert len(container.streams.audio) == 1
+
+
+@pytest.fixture
+def warnings_seen() -> Iterator[list[str]]:
+    """Loguru warnings emitted during the test."""
+    seen: list[str] = []
+    sink = logger.add(lambda message: seen.append(str(message)), level="WARNING")
+    yield seen
+    logger.remove(sink)
+
+
+@pytest.mark.anyio
+async def test_missing_hardware_encoder_falls_back_to_software(
+    tmp_path: Path, warnings_seen: list[str]
+) -> None:
+    """``hwaccel = "nvenc"`` on a machine without an NVIDIA GPU warns and still renders with libx264."""
+    composer = FfmpegComposer().configure(ProviderSettings({"hwaccel": "nvenc"}))
+    render = RenderSpec(width=W, height=H, fps=FPS)
+    requests = timeline(tmp_path, [tone(tmp_path, "s0", 0.5)], [picture(tmp_path, "p", (60, 90, 30))], render)
+    segment = await composer.render_scene(requests[0])
+    with av.open(str(segment.path)) as container:
+        assert container.streams.video[0].codec_context.name == "h264"
+    assert any("h264_nvenc" in w and "libx264" in w for w in warnings_seen)
+
+
+@pytest.mark.anyio
+async def test_ffmpeg_failure_raises_provider_error_with_stderr_tail(tmp_path: Path) -> None:
+    """A picture that is not an image fails permanently, quoting ffmpeg's own words; no partial file."""
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not a png at all" * 64)
+    render = RenderSpec(width=W, height=H, fps=FPS)
+    requests = timeline(tmp_path, [tone(tmp_path, "s0", 0.5)], [Picture(bad, 10, 10, "x", "x")], render)
+    with pytest.raises(ProviderError) as caught:
+        await FfmpegComposer().render_scene(requests[0])
+    assert not caught.value.transient
+    assert "Invalid data found when processing input" in caught.value.message
+    assert not requests[0].out_path.exists()
+
+
+def ffmpeg_children() -> list[psutil.Process]:
+    """Live ffmpeg processes started by this test process."""
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "ffmpeg" in child.name() and child.status() != psutil.STATUS_ZOMBIE:
+                found.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
+@pytest.mark.anyio
+async def test_cancellation_kills_ffmpeg_and_removes_the_partial_file(tmp_path: Path) -> None:
+    """Cancelling a long render leaves no ffmpeg child behind and no half-written segment."""
+    render = RenderSpec(width=W, height=H, fps=FPS, quality="max")
+    requests = timeline(
+        tmp_path, [tone(tmp_path, "s0", 600.0)], [picture(tmp_path, "p", (60, 90, 30))], render
+    )
+    seen: list[psutil.Process] = []
+    async with anyio.create_task_group() as group:
+        group.start_soon(FfmpegComposer().render_scene, requests[0])
+        while not seen:
+            await anyio.sleep(0.05)
+            seen = ffmpeg_children()
+        group.cancel_scope.cancel()
+    assert ffmpeg_children() == []
+    assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in seen)
+    assert not requests[0].out_path.exists()
+
+
+def test_configure_checks_settings() -> None:
+    """Unknown keys and bad values are user errors naming the key; good ones change the fingerprint."""
+    composer = FfmpegComposer()
+    with pytest.raises(UserError, match="colour"):
+        composer.configure(ProviderSettings({"colour": "red"}))
+    with pytest.raises(UserError, match="hwaccel"):
+        composer.configure(ProviderSettings({"hwaccel": "gpu-please"}))
+    with pytest.raises(UserError, match="threads"):
+        composer.configure(ProviderSettings({"threads": -1}))
+    tuned = composer.configure(ProviderSettings({"zoom": 1.3, "threads": 1}))
+    assert (tuned.zoom, tuned.threads) == (1.3, 1)
+    assert tuned.fingerprint() != composer.fingerprint()
+    assert composer.fingerprint().startswith("ffmpeg version")
+
+
+@pytest.mark.anyio
+async def test_check_runs_the_binary_and_plugin_registers_the_composer() -> None:
+    """``check()`` reports the ffmpeg version; the plugin hook registers one composer named ffmpeg."""
+    availability = await FfmpegComposer().check()
+    assert availability.ok and "ffmpeg version" in availability.detail
+    broken = await FfmpegComposer(ffmpeg="/nonexistent/ffmpeg").check()
+    assert not broken.ok
+    registered: list[object] = []
+    aura_register_providers(registered.append)
+    assert [(p.kind, p.name, p.concurrency) for p in registered] == [("composer", "ffmpeg", 2)]  # type: ignore[attr-defined]
