@@ -93,6 +93,7 @@ class FakeElevenLabs:
         self.lock = threading.Lock()
         self.base_url = ""
         self.last_alignment: dict[str, Any] = {}
+        self.alignments: dict[str, dict[str, Any]] = {}
 
     def fail(self, path_prefix: str, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         """Answer the next request whose path starts with ``path_prefix`` with this error."""
@@ -135,7 +136,9 @@ class FakeElevenLabs:
             "character_start_times_seconds": starts,
             "character_end_times_seconds": ends,
         }
-        self.last_alignment = alignment
+        with self.lock:
+            self.last_alignment = alignment
+            self.alignments[text] = alignment
         return {
             "audio_base64": base64.b64encode(encode_audio(samples, output_format)).decode(),
             "alignment": alignment,
