@@ -53,7 +53,7 @@ class StripesIllustrator:
             or len({c.lower() for c in palette}) < 2
         ):
             raise UserError(
-                f"providers.stripes.palette: expected two or more different colours like '#2a9d8f', got {palette!r}"
+                f"providers.stripes.palette: expected 2+ different colours like '#2a9d8f', got {palette!r}"
             )
         stripe = values.get("stripe", self.stripe)
         if isinstance(stripe, bool) or not isinstance(stripe, int) or stripe < 1:
