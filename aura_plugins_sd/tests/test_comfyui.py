@@ -140,11 +140,12 @@ def test_prompt_found_upstream_of_the_sampler_without_placeholders() -> None:
     assert workflow["2"]["inputs"]["text_g"] == "old"  # the template is not changed
 
 
-def test_workflow_without_a_seed_is_a_user_error() -> None:
-    """A workflow with no seed input and no ``{{seed}}`` cannot be reproducible: a user error."""
+def test_workflow_without_a_seed_is_refused_when_configured(tmp_path: Path) -> None:
+    """A workflow with no seed input and no ``{{seed}}`` cannot be reproducible: a user error at configure."""
     workflow = {"1": {"class_type": "CLIPTextEncode", "inputs": {"text": "{{prompt}}"}}}
+    (tmp_path / "noseed.json").write_text(json.dumps(workflow))
     with pytest.raises(UserError, match="seed"):
-        fill_workflow(workflow, prompt="P", negative_prompt="N", seed=1, width=8, height=8)
+        make("http://127.0.0.1:1", tmp_path, workflow="noseed.json")
 
 
 def test_editor_format_workflow_is_refused_with_export_advice(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from aura_core import ImageRequest, ProviderError, ProviderSettings
+from aura_core import ImageRequest, ProviderError, ProviderSettings, UserError
 from aura_plugins_sd import SDProvider
 
 HAVE_TORCH = all(importlib.util.find_spec(m) for m in ("torch", "diffusers", "transformers"))
@@ -36,6 +36,8 @@ def request(tmp_path: Path, seed: int = 3) -> ImageRequest:
 @pytest.mark.skipif(HAVE_TORCH, reason="torch, diffusers and transformers are installed: the real test runs")
 async def test_without_torch_check_and_generate_say_what_to_install(tmp_path: Path) -> None:
     """Without the optional extra, check() is not ok and generate() fails permanently naming the extra."""
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "model_index.json").write_text('{"_class_name": "StableDiffusionPipeline"}')
     provider = make(tmp_path, tmp_path / "model")
     availability = await provider.check()
     assert not availability.ok
@@ -126,3 +128,10 @@ async def test_tiny_pipeline_loads_from_folder_and_is_reproducible(tmp_path: Pat
         assert ImageChops.difference(a.convert("RGB"), b.convert("RGB")).getbbox() is None
         assert ImageChops.difference(a.convert("RGB"), c.convert("RGB")).getbbox() is not None
     assert first.source == "sd/diffusers:tiny-sd"
+
+
+def test_folder_without_model_index_is_a_user_error(tmp_path: Path) -> None:
+    """A model_path that is not a diffusers folder is refused when the brief is read."""
+    (tmp_path / "weights").mkdir()
+    with pytest.raises(UserError, match=r"model_index\.json"):
+        make(tmp_path, tmp_path / "weights")

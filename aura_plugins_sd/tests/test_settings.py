@@ -105,7 +105,10 @@ def test_fingerprint_follows_what_changes_the_picture(tmp_path: Path) -> None:
     assert base != configure(tmp_path, checkpoint="a.safetensors").fingerprint()
     assert base != configure(tmp_path, styles={"documentary": "grainy film"}).fingerprint()
     assert base != configure(tmp_path, family="sdxl").fingerprint()
-    flow = {"1": {"class_type": "KSampler", "inputs": {"seed": 1}}}
+    flow: dict[str, Any] = {
+        "1": {"class_type": "KSampler", "inputs": {"seed": 1}},
+        "2": {"class_type": "CLIPTextEncode", "inputs": {"text": "{{prompt}}"}},
+    }
     (tmp_path / "a.json").write_text(json.dumps(flow))
     first = configure(tmp_path, backend="comfyui", workflow="a.json").fingerprint()
     flow["1"]["inputs"]["seed"] = 2

@@ -61,6 +61,17 @@ class ComfyUIBackend:
         )
         self._default_checkpoint: str | None = None
         self._lock = anyio.Lock()
+        # Fill once with sample values so that a workflow without a place for the prompt or seed fails now.
+        fill_workflow(
+            self.template,
+            prompt="p",
+            negative_prompt="n",
+            seed=1,
+            width=512,
+            height=512,
+            checkpoint=settings.checkpoint,
+            sampler_inputs=self._sampler_inputs(),
+        )
 
     @property
     def label(self) -> str:

@@ -35,6 +35,11 @@ class DiffusersBackend:
             raise UserError(
                 "providers.sd.model_path: the diffusers backend needs the folder of a diffusers model"
             )
+        if not (settings.model_path / "model_index.json").is_file():
+            raise UserError(
+                f"providers.sd.model_path: {settings.model_path} is not a diffusers model folder "
+                "(it has no model_index.json)"
+            )
         self.settings = settings
         self.model_path: Path = settings.model_path
         self._pipeline: Any = None
@@ -60,10 +65,7 @@ class DiffusersBackend:
                     transient=False,
                 )
             if not (self.model_path / "model_index.json").is_file():
-                raise UserError(
-                    f"providers.sd.model_path: {self.model_path} is not a diffusers model folder "
-                    "(it has no model_index.json)"
-                )
+                raise ProviderError(f"{self.model_path}/model_index.json has gone", transient=False)
             import torch
             from diffusers import DiffusionPipeline
 
@@ -129,9 +131,8 @@ class DiffusersBackend:
         """Run the pipeline in a worker thread; a cancelled call stops it at its next step."""
         stop = threading.Event()
         try:
+            # On cancellation the thread is abandoned at once; the step callback then stops it.
             return await anyio.to_thread.run_sync(self._run, job, stop, abandon_on_cancel=True)
-        except _Stopped as error:  # only when stop was set, i.e. after cancellation
-            raise ProviderError("generation stopped", transient=True) from error
         finally:
             stop.set()
 
