@@ -197,7 +197,7 @@ def make_handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
         # --- routes ---------------------------------------------------------------------------
         def do_GET(self) -> None:
             """``/v1/models``."""
-            fake.requests.append(Recorded(self.path, dict(self.headers), {}))
+            fake.requests.append(Recorded(self.path, {k.lower(): v for k, v in self.headers.items()}, {}))
             fault = self._next_fault()
             if fault is not None and fault.status:
                 self._error(fault)
@@ -212,7 +212,7 @@ def make_handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             """Chat completions, speech and images."""
             length = int(self.headers.get("Content-Length", "0"))
             body = json.loads(self.rfile.read(length) or b"{}")
-            fake.requests.append(Recorded(self.path, dict(self.headers), body))
+            fake.requests.append(Recorded(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
             fault = self._next_fault()
             if self.path == "/v1/chat/completions":
                 self._chat(body, fault)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import email.utils
+import importlib
 import re
 import time
 from collections.abc import Mapping
+from functools import cache
 
 import openai
 
@@ -17,6 +19,34 @@ _BEARER = re.compile(r"(Bearer\s+)\S+", re.IGNORECASE)
 
 #: Statuses the same call may get past later: timeout, conflict, rate limit (5xx is checked apart).
 TRANSIENT_STATUSES = frozenset({408, 409, 429})
+
+
+@cache
+def transport_errors() -> tuple[type[Exception], ...]:
+    """The HTTP library's request errors (the SDK uses httpx or httpx2, by version).
+
+    The SDK wraps these into ``APIConnectionError`` except while a raw streamed body is read,
+    as the voice does; there the provider catches them itself.
+    """
+    errors: list[type[Exception]] = []
+    for name in ("httpx2", "httpx"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        errors.append(module.RequestError)
+    return tuple(errors)
+
+
+def from_transport_error(error: Exception, settings: OpenAISettings) -> ProviderError:
+    """A transient ``ProviderError`` for a connection that timed out or broke while a body was read."""
+    if "Timeout" in type(error).__name__:
+        return ProviderError(
+            f"openai: no data from {settings.base_url} within {settings.timeout:g}s (timeout)", transient=True
+        )
+    return ProviderError(
+        f"openai: lost the connection to {settings.base_url}: {redact(str(error), settings)}", transient=True
+    )
 
 
 def redact(text: str, settings: OpenAISettings) -> str:

@@ -12,7 +12,7 @@ import openai
 from aura_core import Availability, ProviderError, ProviderSettings, Speech, SpeechRequest, record_usage
 from aura_plugins_openai.audio import AudioError, measure_decoded, measure_wav, wrap_pcm
 from aura_plugins_openai.client import check_service, fingerprint_of, open_client
-from aura_plugins_openai.failures import to_provider_error
+from aura_plugins_openai.failures import from_transport_error, to_provider_error, transport_errors
 from aura_plugins_openai.settings import OpenAISettings, read_settings
 
 OPENAI_VOICES = frozenset(
@@ -103,12 +103,15 @@ class OpenAIVoice:
                     **extra,
                 )
                 async with speech as response, await anyio.open_file(out, "wb") as file:
-                    async for chunk in response.iter_bytes(64 * 1024):
+                    async for chunk in response.iter_bytes():
                         await file.write(chunk)
             duration, rate = await anyio.to_thread.run_sync(_measure, out, s.audio_format)
         except openai.OpenAIError as error:
             out.unlink(missing_ok=True)
             raise to_provider_error(error, s, model=s.tts_model, model_key="tts_model") from None
+        except transport_errors() as error:
+            out.unlink(missing_ok=True)
+            raise from_transport_error(error, s) from None
         except AudioError as error:
             out.unlink(missing_ok=True)
             raise ProviderError(

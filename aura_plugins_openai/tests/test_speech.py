@@ -1,0 +1,122 @@
+"""The ``openai`` voice against a local server speaking ``/v1/audio/speech``: files on disk, measured durations."""
+
+from __future__ import annotations
+
+import threading
+import wave
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from aura_core.usage import collect_usage
+from aura_plugins_openai.settings import OpenAISettings
+from aura_plugins_openai.tts import OpenAIVoice
+
+from aura_core import ProviderError, SpeechRequest, VoiceSpec
+
+SPEECH = "/v1/audio/speech"
+RATE = 24_000
+Settings = Callable[..., OpenAISettings]
+TEXT = "Honeybees dance to say where the flowers are."
+
+
+def speech_request(out: Path, name: str = "joe", rate: float = 1.0) -> SpeechRequest:
+    """A request to voice ``TEXT`` into ``out``."""
+    return SpeechRequest(text=TEXT, voice=VoiceSpec(name=name, rate=rate), language="en", out_path=out)
+
+
+@pytest.mark.anyio
+async def test_wav_speech_is_written_and_its_duration_measured(
+    fake_openai: Any, make_settings: Settings, tmp_path: Path
+) -> None:
+    """WAV (the default) lands at out_path; the duration is the server's sample count over 24 kHz."""
+    out = tmp_path / "speech" / "scene-1.wav"
+    voice = OpenAIVoice(make_settings(prices={"test-tts": {"characters": 15.0}}))
+    with collect_usage() as usage:
+        speech = await voice.synthesize(speech_request(out))
+    assert speech.path == out and out.stat().st_size > 0
+    assert speech.sample_rate == RATE
+    assert speech.duration == pytest.approx(fake_openai.audio_samples[0] / RATE)
+    with wave.open(str(out)) as reader:
+        assert reader.getnframes() == fake_openai.audio_samples[0]
+    body = fake_openai.asked(SPEECH)[0].body
+    assert body["response_format"] == "wav" and body["model"] == "test-tts"
+    assert body["voice"] == "alloy"  # "joe" is not an OpenAI voice
+    assert usage["characters"] == len(TEXT)
+    assert usage["cost_usd"] == pytest.approx(len(TEXT) * 15.0 / 1e6)
+
+
+@pytest.mark.anyio
+async def test_streamed_wav_header_sizes_are_repaired(
+    fake_openai: Any, make_settings: Settings, tmp_path: Path
+) -> None:
+    """A WAV streamed with placeholder sizes (0xFFFFFFFF) is fixed on disk and measured right."""
+    fake_openai.streamed_wav_header = True
+    out = tmp_path / "s.wav"
+    speech = await OpenAIVoice(make_settings()).synthesize(speech_request(out))
+    assert speech.duration == pytest.approx(fake_openai.audio_samples[0] / RATE)
+    with wave.open(str(out)) as reader:
+        assert reader.getnframes() == fake_openai.audio_samples[0]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("audio_format", "tolerance"), [("flac", 0.0), ("mp3", 0.08), ("pcm", 0.0)])
+async def test_other_formats_are_measured_by_decoding(
+    fake_openai: Any, make_settings: Settings, tmp_path: Path, audio_format: str, tolerance: float
+) -> None:
+    """FLAC and MP3 are measured by decoding with PyAV; raw PCM is wrapped into a WAV."""
+    out = tmp_path / f"s.{audio_format}"
+    speech = await OpenAIVoice(make_settings(audio_format=audio_format)).synthesize(speech_request(out))
+    expected = fake_openai.audio_samples[0] / RATE
+    assert abs(speech.duration - expected) <= tolerance + 1e-9
+    assert fake_openai.asked(SPEECH)[0].body["response_format"] == audio_format
+
+
+@pytest.mark.anyio
+async def test_voice_name_and_rate_reach_the_server(
+    fake_openai: Any, make_settings: Settings, tmp_path: Path
+) -> None:
+    """An OpenAI voice named in the brief is used; speed is the setting times the brief's rate."""
+    voice = OpenAIVoice(make_settings(speed=1.2))
+    speech = await voice.synthesize(speech_request(tmp_path / "a.wav", name="Nova", rate=1.5))
+    body = fake_openai.asked(SPEECH)[0].body
+    assert body["voice"] == "nova"
+    assert body["speed"] == pytest.approx(1.8)
+    assert speech.duration == pytest.approx(fake_openai.audio_samples[0] / RATE)
+
+
+@pytest.mark.anyio
+async def test_speech_rate_limit_and_drop_leave_no_file(
+    fake_openai: Any, make_settings: Settings, tmp_path: Path
+) -> None:
+    """429 gives retry_after; a connection dropped mid-audio is transient; neither leaves a partial file."""
+    out = tmp_path / "s.wav"
+    voice = OpenAIVoice(make_settings())
+    fake_openai.fail(SPEECH, status=429, headers={"Retry-After": "3"})
+    with pytest.raises(ProviderError) as limited:
+        await voice.synthesize(speech_request(out))
+    assert (limited.value.transient, limited.value.retry_after) == (True, 3.0)
+    fake_openai.fail(SPEECH, drop_after_chunks=1)
+    with pytest.raises(ProviderError) as dropped:
+        await voice.synthesize(speech_request(out))
+    assert dropped.value.transient is True
+    assert not out.exists()
+
+
+@pytest.mark.anyio
+async def test_cancelled_speech_removes_the_partial_file(
+    fake_openai: Any, make_settings: Settings, tmp_path: Path
+) -> None:
+    """Cancelled while the server holds the audio half-sent: the half-written file is removed."""
+    fake_openai.stall_audio = threading.Event()
+    out = tmp_path / "s.wav"
+    voice = OpenAIVoice(make_settings())
+    async with anyio.create_task_group() as group:
+        group.start_soon(voice.synthesize, speech_request(out))
+        await anyio.to_thread.run_sync(fake_openai.audio_started.wait, 10)
+        while not (out.exists() and out.stat().st_size > 0):
+            await anyio.sleep(0.01)
+        group.cancel_scope.cancel()
+    assert not out.exists()
