@@ -26,8 +26,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _setup_logging(verbose: bool = False) -> None:
     logger.remove()
+    # loguru's format strings cannot call methods: build the prefix in a function. A run's own records
+    # go to its run.log; on stderr the CLI reports the run's outcome itself (once), unless --verbose.
     logger.add(
-        sys.stderr, level="DEBUG" if verbose else "WARNING", format="aura: {level.name.lower()}: {message}"
+        sys.stderr,
+        level="DEBUG" if verbose else "WARNING",
+        format=lambda record: f"aura: {record['level'].name.lower()}: {{message}}\n",
+        filter=lambda record: verbose or "run_id" not in record["extra"],
     )
 
 
@@ -310,9 +315,15 @@ def doctor(plugins: str | None) -> None:
         keys = sorted(k for k in os.environ if k.endswith("_API_KEY"))
         line(True, "API keys present", ", ".join(keys) or "none (offline providers only)")
         for kind in KINDS:
+            usable = 0
             for provider in pipeline.registry.of_kind(kind):
                 ok, detail = anyio.run(_availability, provider)
-                line(ok, f"{kind} {provider.name}", redact(detail) or "available")
+                usable += ok
+                # An unavailable provider is information, not a problem, while another one of its kind works.
+                click.echo(
+                    f"{'ok' if ok else '--'}  {kind + ' ' + provider.name:<22}{redact(detail) or 'available'}"
+                )
+            line(usable > 0, f"{kind} providers", f"{usable} available")
         if pipeline.host is not None:
             for failure in pipeline.host.failures:
                 line(False, f"plugin {failure.name}", failure.error)
@@ -323,18 +334,14 @@ def doctor(plugins: str | None) -> None:
 
 
 def _shipped_fonts(pipeline: Any) -> list[str]:
-    """Font files inside the distributions of the loaded plugins."""
-    from importlib import metadata
-
+    """Font files inside the packages of the loaded plugins."""
     fonts: list[str] = []
     if pipeline.host is None:
         return fonts
-    for info in pipeline.host.infos.values():
-        try:
-            files = metadata.distribution(info.distribution).files or []
-        except metadata.PackageNotFoundError:
-            continue
-        fonts.extend(f"{Path(str(f)).name} ({info.name})" for f in files if str(f).endswith((".ttf", ".otf")))
+    for name, module in pipeline.host.pm.list_name_plugin():
+        folder = Path(getattr(module, "__file__", "") or ".").parent
+        if folder != Path("."):
+            fonts.extend(f"{f.name} ({name})" for f in sorted(folder.rglob("*.[to]tf")))
     return fonts
 
 

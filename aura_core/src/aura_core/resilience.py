@@ -182,8 +182,6 @@ class Guard:
 
         ``on_retry(next attempt, wait, cause)`` is told before each retry; ``timeout`` overrides the policy's.
         """
-        if not self.breaker.allow():
-            raise Exhausted(f"circuit open after {self.breaker.failures} failures")
         policy = self.policy
         call_timeout = policy.timeout if timeout is None else timeout
 
@@ -206,6 +204,9 @@ class Guard:
                 with attempt:
                     try:
                         async with self.limiter:
+                            # Asked only once a slot is free: calls queued behind a failing one see it open.
+                            if not self.breaker.allow():
+                                raise Exhausted(f"circuit open after {self.breaker.failures} failures")
                             with anyio.fail_after(call_timeout):
                                 result = await invoke()
                         problem = validate(result)
@@ -229,7 +230,7 @@ class Guard:
         except Transient as exc:
             self.breaker.failure(exc.cause)
             raise Exhausted(f"{exc.cause} (after {policy.attempts} attempts)") from exc
-        except (UserError, anyio.get_cancelled_exc_class()):
+        except (UserError, Exhausted, anyio.get_cancelled_exc_class()):
             raise
         except ProviderError as exc:
             self.breaker.failure(describe(exc))

@@ -69,7 +69,9 @@ def _wav_peak(path: Path) -> float | None:
     samples = array.array("h", frames)
     if sys.byteorder == "big":
         samples.byteswap()
-    return max((abs(s) for s in samples), default=0) / 32768.0
+    if not samples:
+        return 0.0
+    return max(max(samples), -min(samples)) / 32768.0
 
 
 def check_speech(speech: Speech, request: SpeechRequest) -> str | None:

@@ -7,9 +7,11 @@ the core or an app; never as the thing under test.
 
 from __future__ import annotations
 
+import array
 import math
 import random
 import struct
+import sys
 import wave
 import zlib
 from collections.abc import AsyncIterator
@@ -131,15 +133,19 @@ class FakeScriptWriter(_Fake):
             )
 
 
-def write_tone_wav(path: Path, seconds: float, rate: int = 16000, frequency: float = 220.0) -> None:
-    """A mono 16-bit WAV tone of ``seconds``."""
+def write_tone_wav(path: Path, seconds: float, rate: int = 16000, frequency: float = 200.0) -> None:
+    """A mono 16-bit WAV tone of ``seconds`` (one period computed, then repeated)."""
     frames = int(seconds * rate)
+    period = max(2, round(rate / frequency))
+    cycle = array.array("h", (int(8000 * math.sin(2 * math.pi * i / period)) for i in range(period)))
+    samples = (cycle * (frames // period + 1))[:frames]
+    if sys.byteorder == "big":
+        samples.byteswap()
     with wave.open(str(path), "wb") as wav:
         wav.setnchannels(1)
         wav.setsampwidth(2)
         wav.setframerate(rate)
-        samples = (int(8000 * math.sin(2 * math.pi * frequency * i / rate)) for i in range(frames))
-        wav.writeframes(b"".join(struct.pack("<h", s) for s in samples))
+        wav.writeframes(samples.tobytes())
 
 
 @define
