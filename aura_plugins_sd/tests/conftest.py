@@ -59,8 +59,8 @@ def assert_quadrants(path: Any, width: int, height: int) -> None:
         assert image.format == "PNG"
         assert image.size == (width, height)
         rgb = image.convert("RGB")
-        points = ((width // 4, height // 4), (3 * width // 4, height // 4))
-        points += ((width // 4, 3 * height // 4), (3 * width // 4, 3 * height // 4))
+        points = [(width // 4, height // 4), (3 * width // 4, height // 4)]
+        points += [(width // 4, 3 * height // 4), (3 * width // 4, 3 * height // 4)]
         for point, colour in zip(points, QUADRANTS, strict=True):
             pixel = rgb.getpixel(point)
             assert isinstance(pixel, tuple)
@@ -84,9 +84,11 @@ class Recorded:
         head = f"Content-Type: {self.headers['content-type']}\r\n\r\n".encode()
         message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + self.body)
         fields: dict[str, str] = {}
-        for part in message.iter_parts():  # type: ignore[attr-defined]
-            name = part.get_param("name", header="content-disposition")
-            fields[name] = part.get_payload(decode=True).decode()
+        for part in message.iter_parts():
+            name = str(part.get_param("name", header="content-disposition"))
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            fields[name] = payload.decode()
         return fields
 
 

@@ -118,7 +118,7 @@ async def test_user_workflow_with_placeholders(comfyui: Any, tmp_path: Path, qua
 
 def test_prompt_found_upstream_of_the_sampler_without_placeholders() -> None:
     """Without placeholders the prompt goes to the text node found by walking up from ``positive``."""
-    workflow = {
+    workflow: dict[str, Any] = {
         "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "a.safetensors"}},
         "2": {
             "class_type": "CLIPTextEncodeSDXL",

@@ -47,12 +47,22 @@ async def test_without_torch_check_and_generate_say_what_to_install(tmp_path: Pa
     assert not caught.value.transient
 
 
+def byte_symbols() -> list[str]:
+    """The 256 printable stand-ins byte-level BPE tokenizers (GPT-2, CLIP) use for the bytes 0..255."""
+    printable = [
+        *range(ord("!"), ord("~") + 1),
+        *range(ord("¡"), ord("¬") + 1),
+        *range(ord("®"), ord("ÿ") + 1),
+    ]
+    extra = iter(range(256, 512))
+    return [chr(b) if b in printable else chr(next(extra)) for b in range(256)]
+
+
 def build_tiny_pipeline(folder: Path) -> None:
     """Save a randomly initialised, tiny Stable Diffusion pipeline (and a byte-level tokenizer) to ``folder``."""
     import torch
     from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
-    from transformers.models.clip.tokenization_clip import bytes_to_unicode
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer  # type: ignore[import-not-found]
 
     torch.manual_seed(0)
     unet = UNet2DConditionModel(
@@ -76,13 +86,15 @@ def build_tiny_pipeline(folder: Path) -> None:
         norm_num_groups=32,
     )
     # A byte-level vocabulary written here: no tokenizer is fetched from anywhere.
-    symbols = list(bytes_to_unicode().values())
+    symbols = byte_symbols()
     vocab = {s: i for i, s in enumerate(symbols + [s + "</w>" for s in symbols])}
     vocab |= {"<|startoftext|>": len(vocab), "<|endoftext|>": len(vocab) + 1}
     (folder / "vocab").mkdir(parents=True)
     (folder / "vocab" / "vocab.json").write_text(json.dumps(vocab))
     (folder / "vocab" / "merges.txt").write_text("#version: 0.2\n")
-    tokenizer = CLIPTokenizer(str(folder / "vocab" / "vocab.json"), str(folder / "vocab" / "merges.txt"))
+    tokenizer = CLIPTokenizer(
+        str(folder / "vocab" / "vocab.json"), str(folder / "vocab" / "merges.txt"), model_max_length=77
+    )
     text_encoder = CLIPTextModel(
         CLIPTextConfig(
             bos_token_id=vocab["<|startoftext|>"],
