@@ -297,7 +297,8 @@ def make_handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             if fault is not None and fault.status:
                 self._error(fault)
                 return
-            samples = int(SAMPLE_RATE * (0.25 + 0.02 * len(body["input"])) / float(body.get("speed", 1.0)))
+            words = len(str(body["input"]).split())
+            samples = int(SAMPLE_RATE * (0.2 + 0.4 * words) / float(body.get("speed", 1.0)))
             fake.audio_samples.append(samples)
             pcm = tone(samples)
             fmt = body.get("response_format", "mp3")
