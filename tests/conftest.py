@@ -8,6 +8,7 @@ and installed with ``pip install --target`` into a private site folder, never in
   registration script them: ``AURA_TP_LATENCY`` (seconds per call), ``AURA_TP_FAIL`` (provider names
   that fail permanently), ``AURA_TP_FAIL_FROM`` (first failing call, 1-based) and ``AURA_TP_FAIL_DETAIL``
   (text added to the failure message, e.g. what a careless vendor SDK would echo back).
+  ``AURA_TP_PARTIAL=1`` makes ``tp-voice`` write a partial file to ``out_path`` before its latency.
 * ``aura-broken`` (entry point ``broken``) raises when its plugin module is imported.
 
 The ``aura`` console script of the venv runs as a subprocess with ``PYTHONPATH`` set to the site folder.
@@ -69,12 +70,23 @@ def _faults(name: str) -> Faults:
     )
 
 
+@define
+class PartialVoice(FakeVoice):
+    """A voice that first writes a partial file to out_path, like a streaming download, then finishes it."""
+
+    async def synthesize(self, request):  # type: ignore[no-untyped-def]
+        """Leave a partial file at out_path for the length of the call, then write the real one."""
+        request.out_path.write_bytes(b"RIFF partial")
+        return await FakeVoice.synthesize(self, request)
+
+
 @hookimpl
 def aura_register_providers(register):  # type: ignore[no-untyped-def]
     """Register one fake of every kind, named tp-*."""
     latency = float(os.environ.get("AURA_TP_LATENCY", "0"))
     register(FakeScriptWriter(name="tp-llm", latency=latency, faults=_faults("tp-llm"), auto=False))
-    register(FakeVoice(name="tp-voice", latency=latency, faults=_faults("tp-voice"), auto=False))
+    voice = PartialVoice if os.environ.get("AURA_TP_PARTIAL") else FakeVoice
+    register(voice(name="tp-voice", latency=latency, faults=_faults("tp-voice"), auto=False))
     register(FakeIllustrator(name="tp-image", latency=latency, faults=_faults("tp-image"), auto=False))
     register(FakeComposer(name="tp-composer", latency=latency, faults=_faults("tp-composer"), auto=False))
 '''
