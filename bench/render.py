@@ -1,0 +1,243 @@
+"""Render benchmark: aura's ffmpeg composer vs MoviePy 2 vs the encode-only floor.
+
+The composition: 6 scenes x 5 s, 1280x720, 30 fps, zoom 1.0 -> 1.1, 0.5 s crossfades, one
+narration track, x264 veryfast CRF 23. Each contender runs in its own child process; wall time
+and peak RSS (the child and all its children, sampled every 20 ms with psutil) are reported.
+Then aura's peak memory for 10 and 100 (shorter) scenes.
+
+Run: ``.venv/bin/python bench/render.py`` (``--skip-moviepy`` to leave MoviePy out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import soundfile
+from PIL import Image, ImageDraw, ImageFilter
+
+WIDTH, HEIGHT, FPS = 1280, 720, 30
+SCENES, SCENE_SECONDS, CROSSFADE, ZOOM = 6, 5.0, 0.5, 1.1
+SPEECH_RATE = 22050
+
+
+def make_picture(path: Path, index: int, width: int, height: int) -> None:
+    """A picture with detail: a gradient, shapes and grain (so the encoder has real work)."""
+    rng = np.random.default_rng(index)
+    x = np.linspace(0, 1, width)[None, :, None]
+    y = np.linspace(0, 1, height)[:, None, None]
+    base = np.array([40 + 30 * index % 200, 90, 160 - 10 * index], dtype=float)
+    pixels = base * (0.6 + 0.4 * x) + 60 * y + rng.normal(0, 6, (height, width, 3))
+    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    for _ in range(40):
+        cx, cy, r = (
+            int(v) for v in (rng.integers(0, width), rng.integers(0, height), rng.integers(10, height // 6))
+        )
+        colour = tuple(int(c) for c in rng.integers(0, 255, 3))
+        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=colour, outline=(255, 255, 255), width=3)
+    image.filter(ImageFilter.GaussianBlur(1)).save(path)
+
+
+def make_speech(path: Path, seconds: float, seed: int) -> None:
+    """A voice-like signal: tone bursts with noise, ``seconds`` long."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(round(seconds * SPEECH_RATE)) / SPEECH_RATE
+    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * t) ** 2
+    signal = 0.2 * envelope * np.sin(2 * np.pi * (180 + 40 * np.sin(2 * np.pi * 0.5 * t)) * t)
+    soundfile.write(path, signal + 0.01 * rng.normal(size=t.size), SPEECH_RATE)
+
+
+def prepare(folder: Path, scenes: int, seconds: float, width: int, height: int) -> None:
+    """Pictures per scene, a speech per scene and one narration track of the whole length."""
+    for i in range(scenes):
+        make_picture(folder / f"p{i}.png", i, width, height)
+        make_speech(folder / f"s{i}.wav", seconds - 0.6, i)
+    parts = [soundfile.read(folder / f"s{i}.wav")[0] for i in range(scenes)]
+    gap = np.zeros(round(0.6 * SPEECH_RATE))
+    soundfile.write(
+        folder / "narration.wav", np.concatenate([x for p in parts for x in (p, gap)]), SPEECH_RATE
+    )
+
+
+async def run_aura(folder: Path, scenes: int, seconds: float, width: int, height: int) -> None:
+    """Render with aura's composer: segments two at a time (its concurrency), then assembly."""
+    import anyio
+
+    from aura_core import (
+        AssemblyRequest,
+        Narration,
+        Picture,
+        RenderSpec,
+        Scene,
+        Segment,
+        SegmentRequest,
+        Speech,
+    )
+    from aura_plugins_ffmpeg import FfmpegComposer
+
+    composer = FfmpegComposer(zoom=ZOOM)
+    render = RenderSpec(
+        width=width,
+        height=height,
+        fps=FPS,
+        codec="h264",
+        quality="standard",
+        captions="off",
+        transition="crossfade",
+    )
+    speech_seconds = seconds - 0.6
+    pictures = [Picture(folder / f"p{i}.png", width, height, "bench", "CC0") for i in range(scenes)]
+    speeches = [Speech(folder / f"s{i}.wav", speech_seconds, SPEECH_RATE) for i in range(scenes)]
+    requests = [
+        SegmentRequest(
+            scene=Scene(i, "", f"scene {i}", "", i * seconds, seconds, speech_seconds),
+            speech=speeches[i],
+            picture=pictures[i],
+            next_picture=pictures[i + 1] if i + 1 < scenes else None,
+            render=render,
+            out_path=folder / f"seg{i}.mp4",
+            scene_count=scenes,
+        )
+        for i in range(scenes)
+    ]
+    segments: list[Segment | None] = [None] * scenes
+    limiter = anyio.CapacityLimiter(composer.concurrency)
+
+    async def one(i: int) -> None:
+        async with limiter:
+            segments[i] = await composer.render_scene(requests[i])
+
+    async with anyio.create_task_group() as group:
+        for i in range(scenes):
+            group.start_soon(one, i)
+    narration = tuple(Narration(speeches[i], i * seconds, f"scene {i}") for i in range(scenes))
+    done = tuple(s for s in segments if s is not None)
+    await composer.assemble(AssemblyRequest(done, narration, None, "off", render, folder / "aura.mp4"))
+
+
+def run_moviepy(folder: Path) -> None:
+    """The same composition with MoviePy 2: per-frame resize for the zoom, CrossFadeIn for transitions."""
+    from moviepy import AudioFileClip, CompositeVideoClip, ImageClip, vfx
+
+    clips = []
+    for i in range(SCENES):
+        lead = CROSSFADE if i > 0 else 0.0
+        length = SCENE_SECONDS + lead
+
+        def zoom(t: float, length: float = length) -> float:
+            return 1.0 + (ZOOM - 1.0) * t / length
+
+        clip = (
+            ImageClip(str(folder / f"p{i}.png")).with_duration(length).resized(zoom).with_position("center")
+        )
+        clip = CompositeVideoClip([clip], size=(WIDTH, HEIGHT)).with_duration(length)
+        if i > 0:
+            clip = clip.with_effects([vfx.CrossFadeIn(CROSSFADE)])
+        clips.append(clip.with_start(i * SCENE_SECONDS - lead))
+    video = CompositeVideoClip(clips, size=(WIDTH, HEIGHT)).with_audio(
+        AudioFileClip(str(folder / "narration.wav"))
+    )
+    video.write_videofile(
+        str(folder / "moviepy.mp4"),
+        fps=FPS,
+        codec="libx264",
+        preset="veryfast",
+        ffmpeg_params=["-crf", "23", "-pix_fmt", "yuv420p"],
+        audio_codec="aac",
+        logger=None,
+    )
+
+
+def run_floor(folder: Path) -> None:
+    """Encode-only floor: ffmpeg encodes as many frames of one still picture, same encoder settings."""
+    import imageio_ffmpeg
+
+    frames = round(SCENES * SCENE_SECONDS * FPS)
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            *("-hide_banner", "-loglevel", "error", "-y", "-i", str(folder / "p0.png")),
+            *("-vf", f"loop=loop={frames - 1}:size=1:start=0,settb=1/{FPS},setpts=N,format=yuv420p"),
+            *("-frames:v", str(frames), "-c:v", "libx264", "-preset", "veryfast", "-crf", "23"),
+            str(folder / "floor.mp4"),
+        ],
+        check=True,
+    )
+
+
+def measure(argv: list[str]) -> tuple[float, float]:
+    """Run ``bench/render.py --one ...`` in a child; return (wall seconds, peak RSS MiB of its tree)."""
+    start = time.perf_counter()
+    child = psutil.Popen([sys.executable, __file__, *argv])
+    peak = 0
+    while child.poll() is None:
+        try:
+            tree = [child, *child.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.NoSuchProcess:
+            pass
+        time.sleep(0.02)
+    if child.returncode != 0:
+        raise SystemExit(f"{argv} failed with exit code {child.returncode}")
+    return time.perf_counter() - start, peak / 2**20
+
+
+def main() -> None:
+    """Prepare the inputs, run each contender in turn, print the figures and their ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--one", choices=["aura", "moviepy", "floor"], help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--scenes", type=int, default=SCENES, help=argparse.SUPPRESS)
+    parser.add_argument("--seconds", type=float, default=SCENE_SECONDS, help=argparse.SUPPRESS)
+    parser.add_argument("--size", default=f"{WIDTH}x{HEIGHT}", help=argparse.SUPPRESS)
+    parser.add_argument("--skip-moviepy", action="store_true", help="leave MoviePy out (it is slow)")
+    args = parser.parse_args()
+    if args.one is not None:
+        width, height = (int(v) for v in args.size.split("x"))
+        if args.one == "aura":
+            import anyio
+
+            anyio.run(run_aura, args.folder, args.scenes, args.seconds, width, height)
+        elif args.one == "moviepy":
+            run_moviepy(args.folder)
+        else:
+            run_floor(args.folder)
+        return
+
+    with tempfile.TemporaryDirectory(prefix="aura-bench-") as tmp:
+        folder = Path(tmp)
+        prepare(folder, SCENES, SCENE_SECONDS, WIDTH, HEIGHT)
+        print(
+            f"composition: {SCENES} scenes x {SCENE_SECONDS:g} s, {WIDTH}x{HEIGHT}, {FPS} fps, x264 veryfast CRF 23"
+        )
+        results = {}
+        for name in ("floor", "aura", "moviepy"):
+            if name == "moviepy" and args.skip_moviepy:
+                continue
+            results[name] = measure(["--one", name, "--folder", str(folder)])
+            print(f"  {name:8s} {results[name][0]:7.2f} s  peak {results[name][1]:7.1f} MiB")
+        aura, floor = results["aura"], results["floor"]
+        print(f"  aura / floor time: {aura[0] / floor[0]:.2f}x")
+        if "moviepy" in results:
+            moviepy = results["moviepy"]
+            print(f"  moviepy / aura time: {moviepy[0] / aura[0]:.1f}x; memory: {moviepy[1] / aura[1]:.1f}x")
+
+    print("memory vs scene count (aura, 1 s scenes, 640x360):")
+    for scenes in (10, 100):
+        with tempfile.TemporaryDirectory(prefix="aura-bench-") as tmp:
+            folder = Path(tmp)
+            prepare(folder, scenes, 1.0, 640, 360)
+            argv = ["--one", "aura", "--folder", str(folder), "--scenes", str(scenes), "--seconds", "1"]
+            wall, peak = measure([*argv, "--size", "640x360"])
+            print(f"  {scenes:3d} scenes {wall:7.2f} s  peak {peak:7.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()
