@@ -9,7 +9,7 @@ from typing import Any
 import anyio
 import numpy as np
 import pytest
-from aura_core.usage import collect_usage
+from aura_core.testing import collect_usage
 
 from aura_core import ProviderError, ProviderSettings, SpeechRequest, VoiceSpec
 from aura_plugins_elevenlabs import ElevenLabsVoice

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from aura_core.usage import collect_usage
+from aura_core.testing import collect_usage
 from aura_plugins_openai.image import OpenAIIllustrator, api_size
 from aura_plugins_openai.settings import OpenAISettings
 from PIL import Image

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aura_core.usage import collect_usage
+from aura_core.testing import collect_usage
 from aura_plugins_openai.llm import OpenAIScriptWriter
 from aura_plugins_openai.settings import OpenAISettings
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import anyio
 import pytest
-from aura_core.usage import collect_usage
+from aura_core.testing import collect_usage
 from aura_plugins_openai.settings import OpenAISettings
 from aura_plugins_openai.tts import OpenAIVoice
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aura_core.usage import collect_usage
+from aura_core.testing import collect_usage
 
 from aura_core import ImageRequest, ProviderError, ProviderSettings
 from aura_plugins_sd import SDProvider

@@ -19,7 +19,7 @@ from attrs import define, field
 from aura_core.context import PipelineContext
 from aura_core.contract import ProviderSettings, SceneDraft, ScriptRequest
 from aura_core.errors import ProviderError, RunFailed, UserError
-from aura_core.events import BreakerChanged, Fallback, ItemDone, ItemStarted, Retry
+from aura_core.events import BreakerChanged, Fallback, ItemDone, ItemFailed, ItemStarted, Retry
 from aura_core.registry import ProviderRegistry
 from aura_core.resilience import POLICY_KEYS, Breaker, CallPolicy, Exhausted, Guard, describe, policy_for
 from aura_core.specs import KINDS
@@ -204,6 +204,7 @@ class ProviderCalls:
             )
             return result, link.name
         self.store.mark(stage, index, "failed")
+        self.ctx.emit(ItemFailed(run_id=self.ctx.run_id, stage=stage, index=index, error="; ".join(causes)))
         raise RunFailed(
             f"{stage} of scene {index + 1} failed with every {kind} provider: " + "; ".join(causes)
         )
@@ -328,6 +329,7 @@ class ProviderCalls:
             )
             return link.name
         self.store.mark("script", 0, "failed")
+        self.ctx.emit(ItemFailed(run_id=self.ctx.run_id, stage="script", index=0, error="; ".join(causes)))
         raise RunFailed("the script failed with every llm provider: " + "; ".join(causes))
 
     def describe_failure(self, exc: BaseException) -> str:

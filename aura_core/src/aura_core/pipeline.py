@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -68,9 +67,11 @@ class Pipeline:
         runs_dir: str | Path = "runs",
     ) -> None:
         self.host = host
-        self.registry = ProviderRegistry.of(providers)
+        self.registry = ProviderRegistry()
         if host is not None:
             host.register_providers(self.registry.register)
+        for provider in providers:  # the app's own objects win over a plugin's of the same kind and name
+            self.registry.register(provider, plugin="(app)", strict=True)
         self.runs_dir = Path(runs_dir)
 
     @classmethod
@@ -92,9 +93,7 @@ class Pipeline:
         if not isinstance(spec, BriefFile):
             spec = load_brief(spec)
         folder = Path(run_dir) if run_dir is not None else self.runs_dir / run_id_for(spec)
-        if fresh and folder.exists():
-            shutil.rmtree(folder)
-        return await self._run(spec, folder, out, on_event, streaming)
+        return await self._run(spec, folder, out, on_event, streaming, fresh=fresh)
 
     async def resume(
         self, run_dir: str | Path, *, out: str | Path | None = None, on_event: EventHandler | None = None
@@ -106,7 +105,7 @@ class Pipeline:
             raise UserError(f"{folder}: not an aura run directory (no brief.toml)")
         origin_file = folder / "origin.json"
         origin = json.loads(origin_file.read_text()) if origin_file.is_file() else {}
-        source = Path(origin.get("brief", copy))
+        source = Path(origin.get("brief") or copy)
         spec = load_brief_bytes(copy.read_bytes(), source, shown=str(copy))
         return await self._run(spec, folder, out, on_event, True)
 
@@ -117,9 +116,13 @@ class Pipeline:
         out: str | Path | None,
         on_event: EventHandler | None,
         streaming: bool,
+        *,
+        fresh: bool = False,
     ) -> Video:
-        store = RunStore(folder)
+        store = RunStore(folder)  # takes the lock before anything in the folder is touched
         try:
+            if fresh:
+                store.reset()
             return await self._run_locked(spec, store, out, on_event, streaming)
         finally:
             store.clean_tmp()

@@ -131,5 +131,11 @@ class PluginHost:
                 )
 
     def emit(self, event: Any) -> None:
-        """Hand an event to every ``aura_event`` implementation."""
-        self.pm.hook.aura_event(event=event)
+        """Hand an event to every ``aura_event`` implementation; one that raises is logged, not fatal."""
+        for impl in self.pm.hook.aura_event.get_hookimpls():
+            try:
+                impl.function(**dict.fromkeys(impl.argnames, event))
+            except Exception:  # noqa: BLE001 - an observer's bug must not end the run
+                logger.opt(exception=True).warning(
+                    "plugin {!r}: aura_event failed on {}", impl.plugin_name, event.type
+                )

@@ -115,6 +115,15 @@ class Runner:
         """Run every stage; returns the assembled video (stored in the run's artifacts)."""
         plan = self.ctx.plan
         self._stages = _Stages(self.ctx, plan.scene_count)
+        try:
+            return await self._run_stages()
+        except BaseException:
+            for stage in sorted(self.stages.started):  # every stage still open ends with the run
+                self.ctx.emit(StageFinished(run_id=self.ctx.run_id, stage=stage, ok=False))
+            raise
+
+    async def _run_stages(self) -> Video:
+        plan = self.ctx.plan
         send, receive = anyio.create_memory_object_stream[tuple[int, SceneDraft]](
             max(4, plan.scene_count // 4)
         )

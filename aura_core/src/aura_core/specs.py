@@ -63,7 +63,9 @@ class PlanSpec:
     pacing: Pacing = "conversational"
     density: Density = "balanced"
     style: str = "documentary"
-    scenes: int | None = field(default=None, validator=validators.optional(validators.in_(range(1, 1001))))
+    scenes: int | None = field(
+        default=None, validator=validators.optional([validators.ge(1), validators.le(1000)])
+    )
 
 
 @frozen

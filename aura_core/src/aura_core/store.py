@@ -265,6 +265,20 @@ class RunStore:
             shutil.copyfile(source, tmp)
         os.replace(tmp, target)
 
+    def reset(self) -> None:
+        """Start the run over: remove everything but the lock (which this process holds) and empty the journal."""
+        for entry in self.run_dir.iterdir():
+            if entry.name in {"lock", "journal.sqlite", "journal.sqlite-wal", "journal.sqlite-shm"}:
+                continue
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        for table in ("artifacts", "items", "meta"):
+            self._db.execute(f"DELETE FROM {table}")
+        for folder in (self.artifacts, self.tmp):
+            folder.mkdir(exist_ok=True)
+
     def clean_tmp(self) -> None:
         """Remove what providers left in ``tmp/`` (partial files of cancelled or failed calls)."""
         shutil.rmtree(self.tmp, ignore_errors=True)

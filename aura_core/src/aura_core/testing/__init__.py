@@ -10,6 +10,7 @@ from aura_core.testing.fakes import (
     write_gradient_png,
     write_tone_wav,
 )
+from aura_core.usage import collect_usage
 
 __all__ = [
     "FakeComposer",
@@ -17,6 +18,7 @@ __all__ = [
     "FakeScriptWriter",
     "FakeVoice",
     "Faults",
+    "collect_usage",
     "fake_providers",
     "write_gradient_png",
     "write_tone_wav",
