@@ -16,6 +16,7 @@ from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, F
 
 from aura_core import (
     BreakerChanged,
+    BriefError,
     Event,
     Fallback,
     Pipeline,
@@ -222,3 +223,20 @@ async def test_a_secret_in_a_provider_error_reaches_no_log_report_or_exception(
     assert "***" in (run / "report.json").read_text()
     del caught  # the exception object itself carries the provider's text; the CLI redacts what it prints
     await anyio.sleep(0)
+
+
+@anyio_mark
+async def test_a_timeout_set_for_a_kind_applies_to_its_providers(tmp_path: Path) -> None:
+    """``[providers.defaults.tts] timeout`` cuts a hanging voice call even though the provider sets none."""
+    events: list[Event] = []
+    voice = FakeVoice(faults=Faults(calls=frozenset({1}), hang=True))
+    spec = make_spec(providers={"defaults": {"tts": {"timeout": 0.3}}})
+    await Pipeline(fakes(tts=voice)).run(spec, run_dir=tmp_path / "run", on_event=events.append)
+    assert [(r.stage, r.cause) for r in events if isinstance(r, Retry)] == [("voice", "timed out")]
+
+
+def test_unknown_per_kind_middleware_keys_are_brief_errors() -> None:
+    """A typo in ``[providers.defaults.<kind>]`` is named with its path."""
+    with pytest.raises(BriefError) as caught:
+        make_spec(providers={"defaults": {"tts": {"timeuot": 3}}})
+    assert caught.value.problems[0].startswith("providers.defaults.tts.timeuot: unknown key")

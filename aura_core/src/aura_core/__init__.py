@@ -40,6 +40,7 @@ from aura_core.events import (
     StageFinished,
     StageStarted,
 )
+from aura_core.executor import Executor, InProcess
 from aura_core.hookspecs import hookimpl
 from aura_core.loader import load_brief, parse_brief
 from aura_core.pipeline import Pipeline
@@ -67,9 +68,11 @@ __all__ = [
     "CallPolicy",
     "Composer",
     "Event",
+    "Executor",
     "Fallback",
     "Illustrator",
     "ImageRequest",
+    "InProcess",
     "ItemDone",
     "ItemFailed",
     "ItemStarted",

@@ -20,6 +20,7 @@ from aura_core.context import PipelineContext
 from aura_core.contract import ProviderSettings, SceneDraft, ScriptRequest
 from aura_core.errors import ProviderError, RunFailed, UserError
 from aura_core.events import BreakerChanged, Fallback, ItemDone, ItemFailed, ItemStarted, Retry
+from aura_core.executor import Executor, InProcess
 from aura_core.registry import ProviderRegistry
 from aura_core.resilience import POLICY_KEYS, Breaker, CallPolicy, Exhausted, Guard, describe, policy_for
 from aura_core.specs import KINDS
@@ -81,9 +82,16 @@ class ProviderCalls:
     ctx: PipelineContext
     store: RunStore
     chains: dict[str, list[Link]]
+    executor: Executor = field(factory=InProcess)
 
     @classmethod
-    def build(cls, ctx: PipelineContext, store: RunStore, registry: ProviderRegistry) -> ProviderCalls:
+    def build(
+        cls,
+        ctx: PipelineContext,
+        store: RunStore,
+        registry: ProviderRegistry,
+        executor: Executor | None = None,
+    ) -> ProviderCalls:
         """Resolve the brief's chains (or the default ones), configure each provider, give each a guard."""
         spec = ctx.spec
         chains: dict[str, list[Link]] = {}
@@ -97,8 +105,9 @@ class ProviderCalls:
             links = []
             for provider in providers:
                 settings = spec.providers.settings.get(provider.name, {})
+                kind_defaults = spec.providers.settings.get("defaults", {}).get(kind, {})
                 try:
-                    policy = policy_for(kind, settings)
+                    policy = policy_for(kind, {**kind_defaults, **settings})
                 except UserError as exc:
                     raise UserError(f"providers.{provider.name}.{exc}") from None
                 configured = configure(provider, settings, spec.base_dir)
@@ -117,7 +126,7 @@ class ProviderCalls:
                 guard = Guard(policy=policy, limiter=anyio.CapacityLimiter(concurrency), breaker=breaker)
                 links.append(Link(configured, policy, guard, fingerprint_of(configured)))
             chains[kind] = links
-        return cls(ctx, store, chains)
+        return cls(ctx, store, chains, executor or InProcess())
 
     def names(self, kind: str) -> list[str]:
         """The provider names of a kind's chain, in order."""
@@ -166,7 +175,9 @@ class ProviderCalls:
                 out = self.store.temp_path(suffix)
                 with collect_usage() as usage:
                     try:
-                        return await getattr(link.provider, method)(attrs.evolve(request, out_path=out))
+                        return await self.executor.call(
+                            link.provider, method, attrs.evolve(request, out_path=out), kind=kind
+                        )
                     finally:
                         _add(link.usage, usage)
 

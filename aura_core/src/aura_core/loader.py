@@ -131,7 +131,11 @@ def _providers(raw: Any, problems: list[str]) -> ProvidersSpec:
     chains: dict[str, tuple[str, ...]] = {}
     settings: dict[str, dict[str, Any]] = {}
     for key, value in raw.items():
-        if isinstance(value, dict):
+        if key == "defaults":
+            problems.extend(_defaults_problems(value))
+            if isinstance(value, dict):
+                settings[key] = value
+        elif isinstance(value, dict):
             settings[key] = value
         elif key in KINDS:
             names = [value] if isinstance(value, str) else value
@@ -146,6 +150,27 @@ def _providers(raw: Any, problems: list[str]) -> ProvidersSpec:
                 f"providers.{key}: unknown key; expected one of {', '.join(KINDS)} or a [providers.<name>] table"
             )
     return ProvidersSpec(chains=chains, settings=settings)
+
+
+def _defaults_problems(value: Any) -> list[str]:
+    """``[providers.defaults.<kind>]`` holds middleware settings for every provider of a kind."""
+    from aura_core.resilience import POLICY_KEYS
+
+    if not isinstance(value, dict):
+        return [f"providers.defaults: expected tables like [providers.defaults.tts], got {value!r}"]
+    problems = []
+    for kind, table in value.items():
+        if kind not in KINDS or not isinstance(table, dict):
+            problems.append(
+                f"providers.defaults.{kind}: expected a table named after a kind ({', '.join(KINDS)})"
+            )
+            continue
+        problems.extend(
+            f"providers.defaults.{kind}.{key}: unknown key; expected one of {', '.join(sorted(POLICY_KEYS))}"
+            for key in table
+            if key not in POLICY_KEYS
+        )
+    return problems
 
 
 def parse_brief(data: Mapping[str, Any], source: Path | None = None) -> BriefFile:

@@ -23,6 +23,7 @@ from aura_core.context import PipelineContext
 from aura_core.contract import Video
 from aura_core.errors import AuraError, RunFailed, UserError
 from aura_core.events import Event, RunFinished, RunStarted
+from aura_core.executor import Executor
 from aura_core.loader import dump_brief, load_brief, load_brief_bytes
 from aura_core.logs import redact, run_log
 from aura_core.metrics import MetricsCollector
@@ -65,8 +66,10 @@ class Pipeline:
         *,
         host: PluginHost | None = None,
         runs_dir: str | Path = "runs",
+        executor: Executor | None = None,
     ) -> None:
         self.host = host
+        self.executor = executor
         self.registry = ProviderRegistry()
         if host is not None:
             host.register_providers(self.registry.register)
@@ -152,7 +155,7 @@ class Pipeline:
                 ctx.observers.append(self.host.emit)
             if on_event is not None:
                 ctx.observers.append(on_event)
-            calls = ProviderCalls.build(ctx, store, self.registry)
+            calls = ProviderCalls.build(ctx, store, self.registry, self.executor)
             ctx.transition("running")
             store.set_meta("state", "running")
             log.info(
