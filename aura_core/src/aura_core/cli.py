@@ -11,7 +11,7 @@ import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import anyio
 import click
@@ -36,7 +36,7 @@ def _setup_logging(verbose: bool = False) -> None:
     )
 
 
-def _fail(exc: BaseException) -> None:
+def _fail(exc: BaseException) -> NoReturn:
     """Print a user-facing error (no traceback for anything aura raised on purpose) and exit."""
     if isinstance(exc, BriefError):
         for line in exc.problems:
@@ -356,6 +356,77 @@ def init(path: Path, force: bool) -> None:
         _fail(UserError(f"{path}: already exists (use --force to overwrite)"))
     path.write_text(STARTER_BRIEF.format(name=path), encoding="utf-8")
     click.echo(f"wrote {path}; edit the topic, then: aura run {path}")
+
+
+@cli.group()
+def cache() -> None:
+    """The shared artifact cache (on with AURA_CACHE=on or AURA_CACHE_DIR=PATH)."""
+
+
+def _open_cache() -> Any:
+    from aura_core.cache import SharedCache, cache_dir_from_env
+
+    root = cache_dir_from_env()
+    if root is None:
+        _fail(UserError("the shared cache is off; turn it on with AURA_CACHE=on or AURA_CACHE_DIR=PATH"))
+    return SharedCache(root)
+
+
+@cache.command("info")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def cache_info(as_json: bool) -> None:
+    """Where the shared cache is, and how many results and bytes it holds by kind."""
+    shared = _open_cache()
+    data = shared.info()
+    shared.close()
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(f"{data['path']}: {data['entries']} results, {data['bytes'] / 1024**2:.1f} MiB")
+    for kind, row in sorted(data["by_kind"].items()):
+        click.echo(f"  {kind:<9}{row['entries']:>6} results {row['bytes'] / 1024**2:>9.1f} MiB")
+
+
+@cache.command("prune")
+@click.option(
+    "--older-than", metavar="DURATION", help='Drop results unused for this long ("30d", "12h", "90m").'
+)
+@click.option(
+    "--max-size", metavar="SIZE", help='Then drop the least recently used until it fits ("500MB", "2GB").'
+)
+@click.option("--all", "everything", is_flag=True, help="Drop every result.")
+def cache_prune(older_than: str | None, max_size: str | None, everything: bool) -> None:
+    """Make the shared cache smaller; runs keep their own copies."""
+    if not (older_than or max_size or everything):
+        _fail(UserError("cache prune: say what to drop: --older-than, --max-size or --all"))
+    try:
+        age = _parse_age(older_than) if older_than else None
+        size = _parse_size(max_size) if max_size else None
+    except ValueError as exc:
+        _fail(UserError(f"cache prune: {exc}"))
+        return
+    shared = _open_cache()
+    removed, freed = shared.prune(older_than=age, max_bytes=size)
+    shared.close()
+    click.echo(f"removed {removed} results, freed {freed / 1024**2:.1f} MiB")
+
+
+def _parse_age(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    value, unit = text[:-1], text[-1:].lower()
+    if unit not in units or not value.replace(".", "", 1).isdigit():
+        raise ValueError(f'expected a duration like "30d", "12h" or "90m", got {text!r}')
+    return float(value) * units[unit]
+
+
+def _parse_size(text: str) -> int:
+    units = {"kb": 1024, "mb": 1024**2, "gb": 1024**3, "tb": 1024**4, "b": 1}
+    lowered = text.strip().lower()
+    for unit, factor in units.items():
+        number = lowered.removesuffix(unit)
+        if lowered.endswith(unit) and number.replace(".", "", 1).isdigit():
+            return int(float(number) * factor)
+    raise ValueError(f'expected a size like "500MB" or "2GB", got {text!r}')
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import anyio
 from attrs import evolve
 
+from aura_core.cache import SharedCache, cache_dir_from_env
 from aura_core.calls import ProviderCalls
 from aura_core.context import PipelineContext
 from aura_core.contract import Video
@@ -122,7 +123,10 @@ class Pipeline:
         *,
         fresh: bool = False,
     ) -> Video:
-        store = RunStore(folder)  # takes the lock before anything in the folder is touched
+        root = cache_dir_from_env()
+        # --fresh means "make everything again": the shared cache is neither read nor fed then.
+        shared = SharedCache(root) if root is not None and not fresh else None
+        store = RunStore(folder, shared)  # takes the lock before anything in the folder is touched
         try:
             if fresh:
                 store.reset()

@@ -24,6 +24,7 @@ import attrs
 import cattrs
 from loguru import logger
 
+from aura_core.cache import CacheEntry, SharedCache, link_or_copy
 from aura_core.errors import UserError
 
 T = TypeVar("T")
@@ -77,8 +78,9 @@ def _path_fields(result: Any) -> Iterator[tuple[str, Path]]:
 class RunStore:
     """One run directory, locked for the lifetime of this object (a second process is refused)."""
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, shared: SharedCache | None = None) -> None:
         self.run_dir = run_dir.resolve()
+        self.shared = shared
         self.artifacts = self.run_dir / "artifacts"
         self.tmp = self.run_dir / "tmp"
         for folder in (self.run_dir, self.artifacts, self.tmp):
@@ -158,6 +160,8 @@ class RunStore:
     def lookup(self, key: str, result_type: type[T]) -> T | None:
         """The stored result for ``key`` if it is complete and every file's checksum still matches."""
         row = self._db.execute("SELECT result, files FROM artifacts WHERE key = ?", (key,)).fetchone()
+        if row is None and self.shared is not None:
+            row = self._adopt_shared(key)
         if row is None:
             return None
         result_json, files_json = row
@@ -174,6 +178,26 @@ class RunStore:
         result = self._structure(data, result_type)
         self.calls_saved += 1
         return result
+
+    def _adopt_shared(self, key: str) -> tuple[str, str] | None:
+        """Bring a result another run made into this run (files linked in, journal row written)."""
+        assert self.shared is not None
+        entry = self.shared.get(key)
+        if entry is None:
+            return None
+        for name, digest in entry.files:
+            target = self.artifacts / name
+            link_or_copy(self.shared.artifacts / name, target)
+            if file_digest(target) != digest:
+                logger.warning("shared cache entry {} is corrupt: it will be made again", name)
+                target.unlink(missing_ok=True)
+                return None
+        files = json.dumps(entry.files)
+        self._db.execute(
+            "INSERT OR REPLACE INTO artifacts VALUES (?, ?, ?, ?, ?, ?)",
+            (key, entry.kind, entry.provider, entry.result, files, time.time()),
+        )
+        return entry.result, files
 
     def _structure(self, data: Any, result_type: type[T]) -> T:
         def absolute(value: Any) -> Any:
@@ -222,11 +246,13 @@ class RunStore:
                 return [relative(v) for v in value]
             return value
 
-        data = relative(_converter.unstructure(result))
+        data = json.dumps(relative(_converter.unstructure(result)), ensure_ascii=False)
         self._db.execute(
             "INSERT OR REPLACE INTO artifacts VALUES (?, ?, ?, ?, ?, ?)",
-            (key, kind, provider, json.dumps(data, ensure_ascii=False), json.dumps(files), time.time()),
+            (key, kind, provider, data, json.dumps(files), time.time()),
         )
+        if self.shared is not None:
+            self.shared.put(key, CacheEntry(kind, provider, data, files), self.artifacts)
 
     # -- journal ------------------------------------------------------------------------------
 
@@ -288,3 +314,5 @@ class RunStore:
         """Close the journal and release the lock."""
         self._db.close()
         self._lock_file.close()
+        if self.shared is not None:
+            self.shared.close()
