@@ -30,5 +30,10 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
+# the documentation site, built into site/ (fails on a broken link or a page missing from the nav)
+docs: $(STAMP)
+	test -x $(BIN)/mkdocs || $(BIN)/python -m pip install --quiet mkdocs
+	$(BIN)/mkdocs build --strict --site-dir site
+
 clean:
 	rm -rf $(VENV) out runs
