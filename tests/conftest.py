@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -217,6 +218,10 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @define
 class AuraCli:
     """Runs the venv's ``aura`` console script with the plugin site on ``PYTHONPATH``."""
@@ -262,6 +267,8 @@ class AuraCli:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            # A shell's background job inherits SIGINT as ignored; Ctrl-C must reach aura as it would on a terminal.
+            preexec_fn=_default_sigint,
         )
 
     @staticmethod
