@@ -20,6 +20,7 @@ from aura_core.events import (
     Fallback,
     ItemDone,
     ItemFailed,
+    ItemStarted,
     Retry,
     RunFinished,
     StageFinished,
@@ -90,6 +91,8 @@ class MetricsCollector:
     state: str = "running"
     error: str | None = None
     timeline: list[dict[str, Any]] = field(factory=list)
+    #: Calls under way: (stage, index, provider) → when it started and when it was retried.
+    _open: dict[tuple[str, int, str], tuple[float, list[float]]] = field(factory=dict)
 
     def _stage(self, name: str) -> StageMetrics:
         return self.stages.setdefault(name, StageMetrics())
@@ -102,28 +105,30 @@ class MetricsCollector:
             stage.cpu_start = cpu_seconds()
         elif isinstance(event, StageFinished):
             self._close(self._stage(event.stage), event.at)
+        elif isinstance(event, ItemStarted):
+            self._open[(event.stage, event.index, event.provider)] = (event.at, [])
         elif isinstance(event, ItemDone):
             stage = self._stage(event.stage)
             stage.items_done += 1
             stage.items_cached += int(event.cached)
             stage.providers[event.provider] += 1
             stage.item_seconds.append(event.seconds)
-            self.timeline.append(
-                {
-                    "stage": event.stage,
-                    "index": event.index,
-                    "provider": event.provider,
-                    "cached": event.cached,
-                    "end": round(event.at - self.origin, 4),
-                    "seconds": round(event.seconds, 4),
-                }
+            self._bar(
+                event.stage, event.index, event.provider, event.at, "cached" if event.cached else "done"
             )
         elif isinstance(event, ItemFailed):
             self._stage(event.stage).items_failed += 1
+            for stage_name, index, provider in list(self._open):
+                if (stage_name, index) == (event.stage, event.index):
+                    self._bar(stage_name, index, provider, event.at, "failed", event.error)
         elif isinstance(event, Retry):
             self._stage(event.stage).retries += 1
+            opened = self._open.get((event.stage, event.index, event.provider))
+            if opened is not None:
+                opened[1].append(event.at)
         elif isinstance(event, Fallback):
             self._stage(event.stage).fallbacks += 1
+            self._bar(event.stage, event.index, event.from_provider, event.at, "fallback", event.cause)
         elif isinstance(event, BreakerChanged):
             self.breakers.setdefault(event.provider, []).append(
                 {
@@ -140,6 +145,33 @@ class MetricsCollector:
             for stage in self.stages.values():
                 if stage.started is not None and stage.finished is None:
                     self._close(stage, event.at)
+            for stage_name, index, provider in list(self._open):  # calls the end of the run cut short
+                self._bar(stage_name, index, provider, event.at, "unfinished")
+
+    def _bar(
+        self, stage: str, index: int, provider: str, at: float, outcome: str, cause: str | None = None
+    ) -> None:
+        """One timeline entry: a provider's work on an item from its start to ``at``, and how it ended.
+
+        ``outcome`` is done, cached (no call: ``start`` equals ``end``), fallback (the provider gave up
+        and the next one of the chain took over), failed, or unfinished (the run ended during the call);
+        ``retries`` are the times it was retried.
+        """
+        started, retries = self._open.pop((stage, index, provider), (at, []))
+        entry: dict[str, Any] = {
+            "stage": stage,
+            "index": index,
+            "provider": provider,
+            "cached": outcome == "cached",
+            "outcome": outcome,
+            "start": round(started - self.origin, 4),
+            "end": round(at - self.origin, 4),
+            "seconds": round(at - started, 4),
+            "retries": [round(t - self.origin, 4) for t in retries],
+        }
+        if cause is not None:
+            entry["cause"] = cause
+        self.timeline.append(entry)
 
     def _close(self, stage: StageMetrics, at: float) -> None:
         stage.finished = at

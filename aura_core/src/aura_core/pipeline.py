@@ -17,6 +17,7 @@ from typing import Any
 
 import anyio
 from attrs import evolve
+from loguru import logger
 
 from aura_core.cache import SharedCache, cache_dir_from_env
 from aura_core.calls import ProviderCalls
@@ -31,6 +32,7 @@ from aura_core.metrics import MetricsCollector
 from aura_core.planning import plan_script
 from aura_core.plugins import PluginHost
 from aura_core.registry import ProviderRegistry
+from aura_core.report_html import write_report_html
 from aura_core.runner import Runner
 from aura_core.specs import KINDS, BriefFile, SystemProfile
 from aura_core.store import RunStore, atomic_write_text
@@ -254,10 +256,12 @@ class Pipeline:
                 run_id=ctx.run_id, state=state, video=str(ctx.video.path) if ctx.video else None, error=error
             )
         )
-        atomic_write_text(
-            ctx.run_dir / "report.json",
-            redact(json.dumps(build_report(ctx, calls, metrics, store), indent=2, default=str)),
-        )
+        text = redact(json.dumps(build_report(ctx, calls, metrics, store), indent=2, default=str))
+        atomic_write_text(ctx.run_dir / "report.json", text)
+        try:
+            write_report_html(ctx.run_dir, json.loads(text))
+        except Exception as exc:  # noqa: BLE001 - the page is a view of report.json: never fail the run for it
+            logger.bind(run_id=ctx.run_id).warning("report.html not written: {}: {}", type(exc).__name__, exc)
 
 
 def build_report(
@@ -283,6 +287,7 @@ def build_report(
         {
             "index": i,
             "heading": out.scene.heading,
+            "narration": out.scene.narration,
             "start": out.scene.start,
             "duration": out.scene.duration,
             "speech_seconds": out.speech.duration if out.speech else None,
