@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import sys
 import threading
 import wave
 from collections.abc import Iterator
@@ -22,12 +21,6 @@ from urllib.parse import parse_qs, urlsplit
 import av
 import numpy as np
 import pytest
-
-# pytest's importlib mode names this file "aura_plugins_elevenlabs.tests.conftest" and registers the
-# distribution folder, which has the package's name, as a namespace package that hides the real one.
-# Drop that stand-in so the installed package (src/aura_plugins_elevenlabs) is what tests import.
-if getattr(sys.modules.get("aura_plugins_elevenlabs"), "__file__", "") is None:
-    del sys.modules["aura_plugins_elevenlabs"]
 
 from aura_plugins_elevenlabs import clear_voice_cache
 

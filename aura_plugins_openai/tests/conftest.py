@@ -11,7 +11,6 @@ import base64
 import io
 import json
 import struct
-import sys
 import threading
 import wave
 from collections import deque
@@ -23,15 +22,8 @@ from typing import Any
 import av
 import numpy as np
 import pytest
-from PIL import Image
-
-# pytest's importlib mode names this file "aura_plugins_openai.tests.conftest" and registers the
-# distribution folder, which has the package's name, as a namespace package hiding the real one.
-# Drop that stand-in so tests import the installed package (src/aura_plugins_openai).
-if getattr(sys.modules.get("aura_plugins_openai"), "__file__", "") is None:
-    del sys.modules["aura_plugins_openai"]
-
 from aura_plugins_openai.settings import OpenAISettings, read_settings
+from PIL import Image
 
 from aura_core import Brief, PlanSpec, ScriptRequest
 

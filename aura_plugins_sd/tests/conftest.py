@@ -9,11 +9,9 @@ from __future__ import annotations
 import base64
 import email.parser
 import email.policy
-import importlib
 import io
 import json
 import socket
-import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -23,16 +21,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from PIL import Image, ImageDraw
-
-# pytest's importlib mode names this file "aura_plugins_sd.tests.conftest" and registers the folder
-# aura_plugins_sd/ (which has the package's name) as a namespace stand-in that hides the real package.
-# Drop the stand-in so that tests import the installed package (src/aura_plugins_sd).
-_stand_in = sys.modules.get("aura_plugins_sd")
-if _stand_in is not None and getattr(_stand_in, "__file__", None) is None:
-    del sys.modules["aura_plugins_sd"]
-    _real = importlib.import_module("aura_plugins_sd")
-    if "aura_plugins_sd.tests" in sys.modules:
-        _real.tests = sys.modules["aura_plugins_sd.tests"]  # type: ignore[attr-defined]
 
 QUADRANTS = ((220, 30, 30), (30, 200, 30), (30, 30, 220), (230, 220, 30))  # TL, TR, BL, BR
 
