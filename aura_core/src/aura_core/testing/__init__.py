@@ -1,5 +1,12 @@
-"""Test helpers for aura and for third-party plugin authors: fake providers of every kind."""
+"""Test helpers for aura and for third-party plugin authors: fake providers of every kind and the contract suite."""
 
+from aura_core.testing.contract import (
+    CHECKS,
+    CheckResult,
+    ContractReport,
+    ContractViolation,
+    check_provider,
+)
 from aura_core.testing.fakes import (
     FakeComposer,
     FakeIllustrator,
@@ -13,11 +20,16 @@ from aura_core.testing.fakes import (
 from aura_core.usage import collect_usage
 
 __all__ = [
+    "CHECKS",
+    "CheckResult",
+    "ContractReport",
+    "ContractViolation",
     "FakeComposer",
     "FakeIllustrator",
     "FakeScriptWriter",
     "FakeVoice",
     "Faults",
+    "check_provider",
     "collect_usage",
     "fake_providers",
     "write_gradient_png",
