@@ -22,7 +22,7 @@ from aura_core.errors import ProviderError, RunFailed, UserError
 from aura_core.events import BreakerChanged, Fallback, ItemDone, ItemFailed, ItemStarted, Retry
 from aura_core.executor import Executor, InProcess
 from aura_core.registry import ProviderRegistry
-from aura_core.resilience import POLICY_KEYS, Breaker, CallPolicy, Exhausted, Guard, describe, policy_for
+from aura_core.resilience import POLICY_KEYS, Breaker, CallPolicy, Exhausted, Guard, policy_for
 from aura_core.specs import KINDS
 from aura_core.store import RunStore
 from aura_core.usage import collect_usage
@@ -62,9 +62,13 @@ class Link:
         return str(self.provider.name)
 
 
+#: The key of ``[providers.<name>]`` with a price hint for ``aura run --dry-run``; not given to the provider.
+PRICE_KEY = "price"
+
+
 def configure(provider: Any, settings: Mapping[str, Any], base_dir: Path) -> Any:
-    """Hand the provider its ``[providers.<name>]`` table (the middleware's own keys removed)."""
-    values = {k: v for k, v in settings.items() if k not in POLICY_KEYS}
+    """Hand the provider its ``[providers.<name>]`` table (the middleware's own keys and the price hint removed)."""
+    values = {k: v for k, v in settings.items() if k not in POLICY_KEYS and k != PRICE_KEY}
     method = getattr(provider, "configure", None)
     if callable(method):
         return method(ProviderSettings(values=values, base_dir=base_dir))
@@ -151,24 +155,11 @@ class ProviderCalls:
         for link, key in zip(links, keys, strict=True):
             hit = self.store.lookup(key, result_type)
             if hit is not None:
-                link.cached += 1
-                self.store.mark(stage, index, "done", link.name, key)
-                self.ctx.emit(
-                    ItemDone(
-                        run_id=self.ctx.run_id,
-                        stage=stage,
-                        index=index,
-                        provider=link.name,
-                        cached=True,
-                        seconds=0.0,
-                    )
-                )
+                self._done(stage, index, link, key, started=None)
                 return hit, link.name
         causes: list[str] = []
         for position, (link, key) in enumerate(zip(links, keys, strict=True)):
-            started = time.monotonic()
-            self.store.mark(stage, index, "running", link.name, key)
-            self.ctx.emit(ItemStarted(run_id=self.ctx.run_id, stage=stage, index=index, provider=link.name))
+            started = self._begin(stage, index, link, key)
 
             async def invoke(link: Link = link) -> Any:
                 link.calls += 1
@@ -186,39 +177,63 @@ class ProviderCalls:
                     invoke, lambda r: validate(r, request), self._retry_reporter(stage, index, link.name)
                 )
             except Exhausted as exc:
-                link.failures += 1
-                causes.append(f"{link.name}: {exc.cause}")
-                if position + 1 < len(links):
-                    self.ctx.emit(
-                        Fallback(
-                            run_id=self.ctx.run_id,
-                            stage=stage,
-                            index=index,
-                            kind=kind,
-                            from_provider=link.name,
-                            to_provider=links[position + 1].name,
-                            cause=exc.cause,
-                        )
-                    )
+                causes.append(self._fall_back(stage, index, kind, links, position, exc.cause))
                 continue
             result = self.store.commit(key, kind, link.name, result)
-            self.store.mark(stage, index, "done", link.name, key)
+            self._done(stage, index, link, key, started=started)
+            return result, link.name
+        raise self._give_up(
+            stage, index, causes, f"{stage} of scene {index + 1} failed with every {kind} provider"
+        )
+
+    def _begin(self, stage: str, index: int, link: Link, key: str) -> float:
+        """Journal and announce that ``link`` starts on an item; returns the start time."""
+        self.store.mark(stage, index, "running", link.name, key)
+        self.ctx.emit(ItemStarted(run_id=self.ctx.run_id, stage=stage, index=index, provider=link.name))
+        return time.monotonic()
+
+    def _done(self, stage: str, index: int, link: Link, key: str, *, started: float | None) -> None:
+        """Journal and announce a finished item; ``started`` is None for a result found in the store."""
+        if started is None:
+            link.cached += 1
+        self.store.mark(stage, index, "done", link.name, key)
+        seconds = 0.0 if started is None else time.monotonic() - started
+        self.ctx.emit(
+            ItemDone(
+                run_id=self.ctx.run_id,
+                stage=stage,
+                index=index,
+                provider=link.name,
+                cached=started is None,
+                seconds=seconds,
+            )
+        )
+
+    def _fall_back(
+        self, stage: str, index: int, kind: str, links: list[Link], position: int, cause: str
+    ) -> str:
+        """Count a provider's failure on an item and announce the move to the next; returns the cause line."""
+        link = links[position]
+        link.failures += 1
+        if position + 1 < len(links):
             self.ctx.emit(
-                ItemDone(
+                Fallback(
                     run_id=self.ctx.run_id,
                     stage=stage,
                     index=index,
-                    provider=link.name,
-                    cached=False,
-                    seconds=time.monotonic() - started,
+                    kind=kind,
+                    from_provider=link.name,
+                    to_provider=links[position + 1].name,
+                    cause=cause,
                 )
             )
-            return result, link.name
+        return f"{link.name}: {cause}"
+
+    def _give_up(self, stage: str, index: int, causes: list[str], what: str) -> RunFailed:
+        """Journal and announce an item every provider failed; the error to raise names each one."""
         self.store.mark(stage, index, "failed")
         self.ctx.emit(ItemFailed(run_id=self.ctx.run_id, stage=stage, index=index, error="; ".join(causes)))
-        raise RunFailed(
-            f"{stage} of scene {index + 1} failed with every {kind} provider: " + "; ".join(causes)
-        )
+        return RunFailed(f"{what}: " + "; ".join(causes))
 
     def _retry_reporter(self, stage: str, index: int, provider: str) -> Callable[[int, float, str], None]:
         def report(attempt: int, wait: float, cause: str) -> None:
@@ -247,27 +262,14 @@ class ProviderCalls:
         for link, key in zip(links, keys, strict=True):
             hit = self.store.lookup(key, tuple[SceneDraft, ...])
             if hit is not None:
-                link.cached += 1
                 for index, draft in enumerate(hit):
                     await emit(index, draft)
-                self.store.mark("script", 0, "done", link.name, key)
-                self.ctx.emit(
-                    ItemDone(
-                        run_id=self.ctx.run_id,
-                        stage="script",
-                        index=0,
-                        provider=link.name,
-                        cached=True,
-                        seconds=0.0,
-                    )
-                )
+                self._done("script", 0, link, key, started=None)
                 return link.name
         emitted: list[SceneDraft] = []
         causes: list[str] = []
         for position, (link, key) in enumerate(zip(links, keys, strict=True)):
-            started = time.monotonic()
-            self.store.mark("script", 0, "running", link.name, key)
-            self.ctx.emit(ItemStarted(run_id=self.ctx.run_id, stage="script", index=0, provider=link.name))
+            started = self._begin("script", 0, link, key)
             follows_plan = getattr(link.provider, "follows_plan", True)
 
             async def consume(link: Link = link, follows_plan: bool = follows_plan) -> list[SceneDraft]:
@@ -311,41 +313,12 @@ class ProviderCalls:
                     timeout=link.policy.budget,
                 )
             except Exhausted as exc:
-                link.failures += 1
-                causes.append(f"{link.name}: {exc.cause}")
-                if position + 1 < len(links):
-                    self.ctx.emit(
-                        Fallback(
-                            run_id=self.ctx.run_id,
-                            stage="script",
-                            index=0,
-                            kind="llm",
-                            from_provider=link.name,
-                            to_provider=links[position + 1].name,
-                            cause=exc.cause,
-                        )
-                    )
+                causes.append(self._fall_back("script", 0, "llm", links, position, exc.cause))
                 continue
             self.store.commit_value(key, "llm", link.name, tuple(drafts))
-            self.store.mark("script", 0, "done", link.name, key)
-            self.ctx.emit(
-                ItemDone(
-                    run_id=self.ctx.run_id,
-                    stage="script",
-                    index=0,
-                    provider=link.name,
-                    cached=False,
-                    seconds=time.monotonic() - started,
-                )
-            )
+            self._done("script", 0, link, key, started=started)
             return link.name
-        self.store.mark("script", 0, "failed")
-        self.ctx.emit(ItemFailed(run_id=self.ctx.run_id, stage="script", index=0, error="; ".join(causes)))
-        raise RunFailed("the script failed with every llm provider: " + "; ".join(causes))
-
-    def describe_failure(self, exc: BaseException) -> str:
-        """A message line for a failure (kept here so messages read alike)."""
-        return describe(exc)
+        raise self._give_up("script", 0, causes, "the script failed with every llm provider")
 
 
 def _add(total: dict[str, float], more: dict[str, float]) -> None:

@@ -284,12 +284,7 @@ class RunStore:
     def publish(self, source: Path, target: Path) -> None:
         """Put a copy of an artifact at ``target`` (a hard link when possible), atomically."""
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-        try:
-            os.link(source, tmp)
-        except OSError:
-            shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
+        link_or_copy(source, target)
 
     def reset(self) -> None:
         """Start the run over: remove everything but the lock (which this process holds) and empty the journal."""
