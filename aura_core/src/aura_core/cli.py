@@ -138,6 +138,11 @@ def _run_options(fn: F) -> F:
 )
 @click.option("--fresh", is_flag=True, help="Start the run over instead of continuing it.")
 @click.option("--no-streaming", is_flag=True, hidden=True, help="Run stage by stage (benchmark baseline).")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the plan (calls, stored results reused, cost) without calling any provider.",
+)
 def run(
     brief: Path,
     plugins: str | None,
@@ -146,6 +151,7 @@ def run(
     runs_dir: Path,
     fresh: bool,
     no_streaming: bool,
+    dry_run: bool,
 ) -> None:
     """Render BRIEF (a .toml brief file) into a video; continues the brief's run if it exists."""
     from aura_core.loader import load_brief
@@ -153,6 +159,9 @@ def run(
 
     def go() -> None:
         spec = load_brief(brief)
+        if dry_run:
+            _dry_run(spec, plugins, runs_dir, fresh, as_json)
+            return
         pipeline = Pipeline.from_entry_points(plugins, runs_dir=runs_dir)
         video = _execute(
             lambda on_event: pipeline.run(
@@ -427,6 +436,37 @@ def _parse_size(text: str) -> int:
         if lowered.endswith(unit) and number.replace(".", "", 1).isdigit():
             return int(float(number) * factor)
     raise ValueError(f'expected a size like "500MB" or "2GB", got {text!r}')
+
+
+def _dry_run(spec: Any, plugins: str | None, runs_dir: Path, fresh: bool, as_json: bool) -> None:
+    """``aura run --dry-run``: print the plan; exit 2 when a kind has no available provider."""
+    from aura_core.dryrun import dry_run
+    from aura_core.pipeline import Pipeline, run_id_for
+
+    pipeline = Pipeline.from_entry_points(plugins, runs_dir=runs_dir)
+    folder = runs_dir / run_id_for(spec)
+    plan = anyio.run(lambda: dry_run(pipeline.registry, spec, folder, fresh=fresh))
+    if as_json:
+        click.echo(redact(json.dumps(plan.to_dict(), indent=2)))
+    else:
+        for line in plan.lines():
+            click.echo(redact(line))
+    if not plan.ok:
+        _fail(UserError("; ".join(plan.problems)))
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+def report(run_dir: Path) -> None:
+    """Write RUN_DIR/report.html again from its report.json and print its path."""
+    from aura_core.report_html import write_report_html
+
+    def go() -> None:
+        if not (run_dir / "report.json").is_file():
+            raise UserError(f"{run_dir}: no report.json (not a run directory, or its run never finished)")
+        click.echo(write_report_html(run_dir).resolve())
+
+    _guarded(go)
 
 
 def main() -> None:

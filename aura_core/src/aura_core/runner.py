@@ -34,7 +34,8 @@ from aura_core.contract import (
     Video,
 )
 from aura_core.events import SceneTimed, StageFinished, StageStarted
-from aura_core.planning import draft_scene
+from aura_core.planning import ScriptPlan, draft_scene
+from aura_core.specs import BriefFile
 from aura_core.store import RunStore
 from aura_core.validation import check_picture, check_segment, check_speech, check_video
 
@@ -45,6 +46,102 @@ _PLACEHOLDER = Path("pending")
 def scene_seed(index: int, visual_prompt: str) -> int:
     """A fixed seed per scene and prompt, so a re-run asks for the same picture (and finds it cached)."""
     return int(hashlib.sha256(f"{index}:{visual_prompt}".encode()).hexdigest()[:8], 16) & 0x7FFFFFFF
+
+
+# The requests the runner makes, as functions: ``aura run --dry-run`` computes the same cache keys.
+
+#: A segment's look does not depend on where it sits: moving it must not re-render it.
+SEGMENT_KEY_IGNORE = frozenset({"scene.start", "scene_count"})
+
+
+def script_request(spec: BriefFile, plan: ScriptPlan) -> ScriptRequest:
+    """The script request of a brief."""
+    return ScriptRequest(
+        brief=spec.brief,
+        plan=spec.plan,
+        scene_count=plan.scene_count,
+        word_target=plan.word_target,
+        language=spec.brief.language,
+    )
+
+
+def speech_request(spec: BriefFile, draft: SceneDraft) -> SpeechRequest:
+    """The voice request of one scene."""
+    return SpeechRequest(
+        text=draft.narration, voice=spec.voice, language=spec.brief.language, out_path=_PLACEHOLDER
+    )
+
+
+def image_request(spec: BriefFile, index: int, draft: SceneDraft) -> ImageRequest:
+    """The picture request of one scene."""
+    prompt = draft.visual_prompt.strip() or draft.narration
+    return ImageRequest(
+        prompt=prompt,
+        negative_prompt=NEGATIVE_PROMPT,
+        width=spec.render.width,
+        height=spec.render.height,
+        style=spec.plan.style,
+        seed=scene_seed(index, prompt),
+        out_path=_PLACEHOLDER,
+        heading=draft.heading,
+    )
+
+
+def scene_frames(spec: BriefFile, speech: Speech) -> int:
+    """How many frames a scene lasts: its speech, the pause after it, at least a transition."""
+    fps = spec.render.fps
+    seconds = max(speech.duration + spec.voice.pause_seconds, spec.render.transition_duration + 2.0 / fps)
+    return math.ceil(seconds * fps - 1e-6)
+
+
+def timed_scene(
+    spec: BriefFile, index: int, draft: SceneDraft, speech: Speech, start_frames: int, frames: int
+) -> Scene:
+    """A scene placed on the video's timeline from the frames of the scenes before it."""
+    fps = spec.render.fps
+    return Scene(
+        index=index,
+        heading=draft.heading,
+        narration=draft.narration,
+        visual_prompt=draft.visual_prompt,
+        start=start_frames / fps,
+        duration=frames / fps,
+        speech_duration=speech.duration,
+    )
+
+
+def segment_request(
+    spec: BriefFile,
+    scene: Scene,
+    speech: Speech,
+    picture: Picture | None,
+    next_picture: Picture | None,
+    scene_count: int,
+) -> SegmentRequest:
+    """The render request of one scene's segment."""
+    return SegmentRequest(
+        scene=scene,
+        speech=speech,
+        picture=picture,
+        next_picture=next_picture,
+        render=spec.render,
+        out_path=_PLACEHOLDER,
+        scene_count=scene_count,
+    )
+
+
+def assembly_request(
+    spec: BriefFile, segments: tuple[Segment, ...], narration: tuple[Narration, ...]
+) -> AssemblyRequest:
+    """The request that joins the segments into the video."""
+    return AssemblyRequest(
+        segments=segments,
+        narration=narration,
+        music=spec.render.music,
+        captions=spec.render.captions,
+        render=spec.render,
+        out_path=_PLACEHOLDER,
+    )
 
 
 @define
@@ -156,14 +253,7 @@ class Runner:
                     tg.start_soon(step, self._slots[index])
 
     async def _script(self, send: anyio.abc.ObjectSendStream[tuple[int, SceneDraft]]) -> None:
-        spec, plan = self.ctx.spec, self.ctx.plan
-        request = ScriptRequest(
-            brief=spec.brief,
-            plan=spec.plan,
-            scene_count=plan.scene_count,
-            word_target=plan.word_target,
-            language=spec.brief.language,
-        )
+        request = script_request(self.ctx.spec, self.ctx.plan)
         count = 0
 
         async def emit(index: int, draft: SceneDraft) -> None:
@@ -188,9 +278,7 @@ class Runner:
         spec = self.ctx.spec
         assert slot.draft is not None
         self.stages.begin("voice")
-        request = SpeechRequest(
-            text=slot.draft.narration, voice=spec.voice, language=spec.brief.language, out_path=_PLACEHOLDER
-        )
+        request = speech_request(spec, slot.draft)
         speech, provider = await self.calls.call(
             stage="voice",
             index=slot.index,
@@ -201,10 +289,8 @@ class Runner:
             suffix=".wav",
             validate=check_speech,
         )
-        fps = spec.render.fps
-        seconds = max(speech.duration + spec.voice.pause_seconds, spec.render.transition_duration + 2.0 / fps)
         slot.speech = speech
-        slot.frames = math.ceil(seconds * fps - 1e-6)
+        slot.frames = scene_frames(spec, speech)
         outputs = self._outputs(slot)
         outputs.speech, outputs.voice_provider = speech, provider
         slot.voiced.set()
@@ -215,17 +301,7 @@ class Runner:
         assert slot.draft is not None
         self.stages.begin("visuals")
         if self.calls.chains["image"]:
-            prompt = slot.draft.visual_prompt.strip() or slot.draft.narration
-            request = ImageRequest(
-                prompt=prompt,
-                negative_prompt=NEGATIVE_PROMPT,
-                width=spec.render.width,
-                height=spec.render.height,
-                style=spec.plan.style,
-                seed=scene_seed(slot.index, prompt),
-                out_path=_PLACEHOLDER,
-                heading=slot.draft.heading,
-            )
+            request = image_request(spec, slot.index, slot.draft)
             picture, provider = await self.calls.call(
                 stage="visuals",
                 index=slot.index,
@@ -251,18 +327,9 @@ class Runner:
         return self.ctx.scenes[slot.index]
 
     def _timed(self, slot: _Slot) -> Scene:
-        fps = self.ctx.spec.render.fps
         start_frames = sum(self._slots[i].frames for i in range(slot.index))
         assert slot.draft is not None and slot.speech is not None
-        scene = Scene(
-            index=slot.index,
-            heading=slot.draft.heading,
-            narration=slot.draft.narration,
-            visual_prompt=slot.draft.visual_prompt,
-            start=start_frames / fps,
-            duration=slot.frames / fps,
-            speech_duration=slot.speech.duration,
-        )
+        scene = timed_scene(self.ctx.spec, slot.index, slot.draft, slot.speech, start_frames, slot.frames)
         self._outputs(slot).scene = scene
         return scene
 
@@ -278,14 +345,13 @@ class Runner:
             SceneTimed(run_id=self.ctx.run_id, index=scene.index, start=scene.start, duration=scene.duration)
         )
         assert slot.speech is not None
-        request = SegmentRequest(
-            scene=scene,
-            speech=slot.speech,
-            picture=slot.picture,
-            next_picture=None if following.is_end else following.picture,
-            render=self.ctx.spec.render,
-            out_path=_PLACEHOLDER,
-            scene_count=self._count or self.ctx.plan.scene_count,
+        request = segment_request(
+            self.ctx.spec,
+            scene,
+            slot.speech,
+            slot.picture,
+            None if following.is_end else following.picture,
+            self._count or self.ctx.plan.scene_count,
         )
         if following.is_end is False and following.picture is None and self.calls.chains["image"]:
             raise AssertionError(
@@ -300,8 +366,7 @@ class Runner:
             result_type=Segment,
             suffix=".mp4" if self.ctx.spec.render.codec != "vp9" else ".webm",
             validate=check_segment,
-            # A segment's look does not depend on where it sits: moving it must not re-render it.
-            key_ignore=frozenset({"scene.start", "scene_count"}),
+            key_ignore=SEGMENT_KEY_IGNORE,
         )
         slot.segment = evolve(segment, start=scene.start, index=scene.index)
         self.stages.item_done("segments")
@@ -317,14 +382,7 @@ class Runner:
             if s.speech is not None and s.draft is not None
         )
         self.stages.begin("assembly")
-        request = AssemblyRequest(
-            segments=segments,
-            narration=narration,
-            music=spec.render.music,
-            captions=spec.render.captions,
-            render=spec.render,
-            out_path=_PLACEHOLDER,
-        )
+        request = assembly_request(spec, segments, narration)
         video, _provider = await self.calls.call(
             stage="assembly",
             index=0,
