@@ -24,6 +24,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import anyio
+from loguru import logger
 
 from aura_core.errors import ProviderError, UserError
 from aura_core.usage import collect_usage, record_usage
@@ -128,6 +129,16 @@ class RayExecutor:
                 where = self.address or "a local cluster"
                 raise UserError(f"ray: could not connect to {where}: {exc}") from None
             self._started_here = True
+        resources = ray.cluster_resources()
+        where = "the cluster this process was connected to"
+        if self._started_here:
+            where = f"joined {self.address}" if self.address else "the local cluster"
+        logger.info(
+            "ray executor: {} ({:g} CPUs, {:g} GPUs)",
+            where,
+            resources.get("CPU", 0),
+            resources.get("GPU", 0),
+        )
         # Ray must not retry on its own: the core's middleware owns retries (and counts them).
         self._remote = ray.remote(max_retries=0, retry_exceptions=False)(run_call)
         self._provider_refs.clear()
