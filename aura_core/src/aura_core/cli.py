@@ -126,6 +126,35 @@ def _run_options(fn: F) -> F:
     return _plugins_option(fn)
 
 
+def _executor_options(fn: F) -> F:
+    fn = click.option(
+        "--ray-address",
+        metavar="ADDR",
+        envvar="RAY_ADDRESS",
+        show_envvar=True,
+        default=None,
+        help="The Ray cluster to join with --executor ray (default: a local cluster started for this run).",
+    )(fn)
+    return click.option(
+        "--executor",
+        type=click.Choice(["local", "ray"]),
+        default="local",
+        show_default=True,
+        help="Where provider calls run: in this process, or as tasks on a Ray cluster (needs aura-core[ray]).",
+    )(fn)
+
+
+def _executor(name: str, address: str | None) -> Any:
+    """The executor for ``--executor``: None (in-process) or a started RayExecutor (Ray imported only here)."""
+    if name != "ray":
+        return None
+    from aura_core.ray_executor import RayExecutor
+
+    executor = RayExecutor(address)
+    executor.start()  # before the event loop: joining a cluster takes a few seconds
+    return executor
+
+
 @cli.command()
 @click.argument("brief", type=click.Path(path_type=Path))
 @_run_options
@@ -143,6 +172,7 @@ def _run_options(fn: F) -> F:
     is_flag=True,
     help="Print the plan (calls, stored results reused, cost) without calling any provider.",
 )
+@_executor_options
 def run(
     brief: Path,
     plugins: str | None,
@@ -152,6 +182,8 @@ def run(
     fresh: bool,
     no_streaming: bool,
     dry_run: bool,
+    executor: str,
+    ray_address: str | None,
 ) -> None:
     """Render BRIEF (a .toml brief file) into a video; continues the brief's run if it exists."""
     from aura_core.loader import load_brief
@@ -162,7 +194,9 @@ def run(
         if dry_run:
             _dry_run(spec, plugins, runs_dir, fresh, as_json)
             return
-        pipeline = Pipeline.from_entry_points(plugins, runs_dir=runs_dir)
+        pipeline = Pipeline.from_entry_points(
+            plugins, runs_dir=runs_dir, executor=_executor(executor, ray_address)
+        )
         video = _execute(
             lambda on_event: pipeline.run(
                 spec, out=out, fresh=fresh, on_event=on_event, streaming=not no_streaming
@@ -177,16 +211,83 @@ def run(
 @cli.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @_run_options
-def resume(run_dir: Path, plugins: str | None, out: Path | None, as_json: bool) -> None:
+@_executor_options
+def resume(
+    run_dir: Path,
+    plugins: str | None,
+    out: Path | None,
+    as_json: bool,
+    executor: str,
+    ray_address: str | None,
+) -> None:
     """Continue the run in RUN_DIR: finished work is reused, only what is missing is made."""
     from aura_core.pipeline import Pipeline
 
     def go() -> None:
         if not run_dir.is_dir():
             raise UserError(f"{run_dir}: no such run directory")
-        pipeline = Pipeline.from_entry_points(plugins)
+        pipeline = Pipeline.from_entry_points(plugins, executor=_executor(executor, ray_address))
         video = _execute(lambda on_event: pipeline.resume(run_dir, out=out, on_event=on_event), as_json)
         _report_video(video, as_json)
+
+    _guarded(go)
+
+
+@cli.command()
+@click.argument("briefs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--runs-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("runs"),
+    show_default=True,
+    help="Where run directories live (one per brief, named after its file).",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="How many briefs run at once.",
+)
+@click.option("--fresh", is_flag=True, help="Start every run over instead of continuing it.")
+@_plugins_option
+@_executor_options
+def batch(
+    briefs: tuple[Path, ...],
+    runs_dir: Path,
+    concurrency: int,
+    fresh: bool,
+    plugins: str | None,
+    executor: str,
+    ray_address: str | None,
+) -> None:
+    """Render many BRIEFS (brief files, or folders of *.toml briefs), several at once, with a summary.
+
+    Exit 0 when every brief made its video, 1 when any failed (the others still finish), 2 for a usage mistake.
+    """
+    import time
+
+    from aura_core.batch import BriefResult, find_briefs, run_batch, summary_table
+    from aura_core.pipeline import Pipeline
+
+    def progress(result: BriefResult) -> None:
+        detail = f": {result.error}" if result.error else ""
+        click.echo(f"aura: {result.brief.name}: {result.state} in {result.seconds:.1f}s{detail}", err=True)
+
+    def go() -> None:
+        found = find_briefs(briefs)
+        pipeline = Pipeline.from_entry_points(
+            plugins, runs_dir=runs_dir, executor=_executor(executor, ray_address)
+        )
+
+        async def main() -> list[BriefResult]:
+            return await run_batch(pipeline, found, concurrency=concurrency, fresh=fresh, on_result=progress)
+
+        started = time.monotonic()
+        results = anyio.run(main, backend=os.environ.get("AURA_ASYNC_BACKEND", "asyncio"))
+        click.echo(summary_table(results, time.monotonic() - started))
+        if not all(r.ok for r in results):
+            raise SystemExit(1)
 
     _guarded(go)
 
