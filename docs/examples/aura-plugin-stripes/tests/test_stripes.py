@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 from aura_core import ImageRequest, Pipeline, ProviderError, ProviderSettings, UserError, parse_brief
-from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice, Faults
+from aura_core.testing import (
+    FakeComposer,
+    FakeIllustrator,
+    FakeScriptWriter,
+    FakeVoice,
+    Faults,
+    check_provider,
+)
 from PIL import Image
 
 from aura_plugin_stripes.plugin import StripesIllustrator
@@ -28,6 +35,14 @@ def _columns(path: Path) -> list[tuple[int, int, int]]:
     with Image.open(path) as image:
         rgb = image.convert("RGB")
         return [rgb.getpixel((x, rgb.height // 2)) for x in range(rgb.width)]
+
+
+@pytest.mark.anyio
+async def test_stripes_keeps_the_provider_contract(tmp_path: Path) -> None:
+    """aura's contract suite: a decoded PNG of the asked size, a 0x0 request refused with a permanent
+    ProviderError, nothing left by a cancelled call, a fingerprint stable across processes."""
+    report = await check_provider(StripesIllustrator(), tmp_path)
+    assert not report.failures
 
 
 @pytest.mark.anyio

@@ -79,6 +79,9 @@ class StripesIllustrator:
             )
         try:
             await anyio.to_thread.run_sync(self._draw, request)
+            # A thread cannot be stopped: a cancellation that came while it drew lands here, and
+            # the except below removes the finished file instead of returning it.
+            await anyio.sleep(0)
         except BaseException:
             request.out_path.unlink(missing_ok=True)  # no partial file after a failure or a cancellation
             raise
