@@ -1,0 +1,213 @@
+"""Meta-tests: the docs keep up with the code.
+
+* every hook spec in ``aura_core.hookspecs`` is documented in docs/hooks.md with its exact signature,
+  and has a test named ``test_hook_<name>`` somewhere in the test suite;
+* every command that ``aura --help`` lists (and every sub-command of a group) has a section in
+  docs/cli.md, and every option its ``--help`` shows appears in that section; commands are read
+  from the CLI at test time, so a new command fails here until it is documented;
+* every Markdown page under docs/ is in the mkdocs.yml nav, and the site builds with ``--strict``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from aura_core import hookspecs
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+AURA = Path(sys.executable).with_name("aura")
+
+#: Every command takes these; docs/cli.md says so once, at the top.
+HELP_OPTIONS = ("-h", "--help")
+
+HOOKS = sorted(
+    name
+    for name, fn in vars(hookspecs).items()
+    if inspect.isfunction(fn) and hasattr(fn, "aura_spec")  # pluggy marks specs with <project>_spec
+)
+
+
+def _signature(name: str) -> str:
+    """``def name(arg: Type, ...) -> Return:`` as the spec module declares it."""
+    signature = inspect.signature(getattr(hookspecs, name))
+    params = ", ".join(f"{p.name}: {p.annotation}" for p in signature.parameters.values())
+    return f"def {name}({params}) -> {signature.return_annotation}:"
+
+
+def test_the_hook_specs_are_found() -> None:
+    """The spec module holds the three hooks of the design (a guard for the tests below)."""
+    assert {"aura_register_providers", "aura_register_commands", "aura_event"} <= set(HOOKS)
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_is_documented_with_its_exact_signature(hook: str) -> None:
+    """docs/hooks.md has a ``## <hook>`` section whose code shows the spec's signature exactly."""
+    text = (DOCS / "hooks.md").read_text(encoding="utf-8")
+    section = _section(text, f"## {hook}")
+    assert section is not None, f"docs/hooks.md has no '## {hook}' section"
+    assert _signature(hook) in section, f"docs/hooks.md '## {hook}' does not show {_signature(hook)!r}"
+
+
+def _test_sources() -> Iterator[Path]:
+    for folder in [ROOT / "tests", *ROOT.glob("aura_*/tests")]:
+        yield from folder.rglob("test_*.py")
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_has_a_test_named_for_it(hook: str) -> None:
+    """Some test module defines ``test_hook_<hook name>`` (sync or async)."""
+    pattern = re.compile(rf"^\s*(async\s+)?def test_hook_{hook}\b", re.MULTILINE)
+    found = [p for p in _test_sources() if pattern.search(p.read_text(encoding="utf-8"))]
+    assert found, f"no test named test_hook_{hook}"
+
+
+def _section(text: str, heading: str) -> str | None:
+    """The text under ``heading`` up to the next heading of the same or a higher level."""
+    level = len(heading) - len(heading.lstrip("#"))
+    lines = text.splitlines()
+    for start, line in enumerate(lines):
+        if line.strip() == heading:
+            end = next(
+                (
+                    i
+                    for i in range(start + 1, len(lines))
+                    if re.match(rf"^#{{1,{level}}} ", lines[i]) and not _in_code(lines, i)
+                ),
+                len(lines),
+            )
+            return "\n".join(lines[start + 1 : end])
+    return None
+
+
+def _in_code(lines: list[str], index: int) -> bool:
+    return sum(1 for line in lines[:index] if line.lstrip().startswith("```")) % 2 == 1
+
+
+def _help(*args: str) -> str:
+    """``aura ARGS --help`` as a user sees it: installed plugins only, no aura settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AURA_") and k != "PYTHONPATH"}
+    env["COLUMNS"] = "200"
+    result = subprocess.run(
+        [str(AURA), *args, "--help"], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _commands(help_text: str) -> list[str]:
+    block = help_text.split("\nCommands:\n", 1)
+    if len(block) == 1:
+        return []
+    return [line.split()[0] for line in block[1].splitlines() if line.startswith("  ") and line.strip()]
+
+
+def _options(help_text: str) -> list[str]:
+    """Every option name (``--x`` and ``-x``) in the Options block of a help text."""
+    block = help_text.split("\nOptions:\n", 1)[1].split("\nCommands:\n", 1)[0]
+    names: list[str] = []
+    for line in block.splitlines():
+        match = re.match(r"^  (-[^ ].*?)(?:  |$)", line)
+        if match:
+            names += re.findall(r"(?<![\w-])(--?[A-Za-z][\w-]*)", match.group(1).split(" [")[0])
+    return names
+
+
+def _all_commands() -> list[tuple[str, ...]]:
+    """Every command path, sub-commands of groups included: ("run",), ("cache", "prune"), ..."""
+    paths: list[tuple[str, ...]] = []
+    pending: list[tuple[str, ...]] = [(c,) for c in _commands(_help())]
+    while pending:
+        path = pending.pop(0)
+        paths.append(path)
+        pending += [(*path, sub) for sub in _commands(_help(*path))]
+    return paths
+
+
+@pytest.fixture(scope="module")
+def commands() -> list[tuple[str, ...]]:
+    """The commands of the installed ``aura``, read from its --help."""
+    return _all_commands()
+
+
+def test_every_cli_command_has_a_section_in_cli_md(commands: list[tuple[str, ...]]) -> None:
+    """docs/cli.md has a ``## aura <command>`` (or ``### aura <group> <command>``) heading for each."""
+    text = (DOCS / "cli.md").read_text(encoding="utf-8")
+    headings = {line.lstrip("#").strip() for line in text.splitlines() if line.startswith("#")}
+    assert len(commands) >= 6
+    missing = [" ".join(c) for c in commands if f"aura {' '.join(c)}" not in headings]
+    assert not missing, f"docs/cli.md has no section for: {', '.join(missing)}"
+
+
+def test_every_option_of_every_command_is_in_its_section_of_cli_md(commands: list[tuple[str, ...]]) -> None:
+    """Each option ``aura <command> --help`` shows appears in that command's section of docs/cli.md
+    (``-h``/``--help`` are said once for all); the root options appear before the first command's section."""
+    text = (DOCS / "cli.md").read_text(encoding="utf-8")
+    missing: list[str] = []
+    root = text.split("\n## aura ", 1)[0]
+    missing += [f"aura {o}" for o in _options(_help()) if o not in root]
+    for path in commands:
+        name = f"aura {' '.join(path)}"
+        section = _section(text, "#" * (1 + len(path)) + f" {name}") or ""
+        missing += [
+            f"{name} {o}"
+            for o in _options(_help(*path))
+            if o not in HELP_OPTIONS and not re.search(rf"(?<![\w-]){o}\b", section)
+        ]
+    assert not missing, f"options missing from docs/cli.md: {', '.join(missing)}"
+
+
+def test_the_sync_check_reads_options_and_commands_from_the_help_text() -> None:
+    """The parsers find options with metavars and choices, and commands, in a click help text."""
+    sample = (
+        "Usage: aura x [OPTIONS]\n\nOptions:\n"
+        "  --plugins A,B           Load only these.\n"
+        "  --executor [local|ray]  Where calls run.\n"
+        "  -v, --verbose           More.\n"
+        "  -h, --help              Show this message and exit.\n\n"
+        "Commands:\n  info   Where.\n  prune  Smaller.\n"
+    )
+    assert _options(sample) == ["--plugins", "--executor", "-v", "--verbose", "-h", "--help"]
+    assert _commands(sample) == ["info", "prune"]
+
+
+def _nav_pages() -> set[str]:
+    text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    nav = text.split("\nnav:\n", 1)[1]
+    return set(re.findall(r":\s*([\w./-]+\.md)\s*$", nav, re.MULTILINE))
+
+
+def test_every_docs_page_is_in_the_mkdocs_nav() -> None:
+    """Each Markdown file under docs/ is a page of the site's navigation, and every nav entry exists."""
+    pages = {
+        str(p.relative_to(DOCS))
+        for p in DOCS.rglob("*.md")
+        if not any(part.startswith(".") or part.endswith(".egg-info") for part in p.parts)
+    }
+    nav = _nav_pages()
+    assert pages - nav == set(), f"pages not in the mkdocs.yml nav: {sorted(pages - nav)}"
+    assert nav - pages == set(), f"nav entries with no page: {sorted(nav - pages)}"
+
+
+@pytest.mark.skipif(shutil.which("mkdocs", path=str(AURA.parent)) is None, reason="mkdocs is not installed")
+def test_the_docs_site_builds_with_strict_links(tmp_path: Path) -> None:
+    """``mkdocs build --strict`` succeeds: no broken link or anchor, no page left out of the nav."""
+    result = subprocess.run(
+        [str(AURA.with_name("mkdocs")), "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "site" / "writing-a-provider-plugin.html").is_file()
