@@ -134,7 +134,7 @@ async def test_ken_burns_moves_every_frame_smoothly(tmp_path: Path) -> None:
     Integer-rounded motion (zoompan, crop offsets) shows as frozen frames followed by jumps;
     here no step is below a third of the median step nor above three times it.
     """
-    render = RenderSpec(width=W, height=H, fps=FPS, transition="none")
+    render = RenderSpec(width=W, height=H, fps=FPS, transition="none", captions="off")
     pics = [picture(tmp_path, "a", (150, 40, 40)), picture(tmp_path, "b", (40, 40, 150))]
     requests = timeline(tmp_path, [tone(tmp_path, "s0", 1.4), tone(tmp_path, "s1", 0.4)], pics, render)
     segment = await FfmpegComposer().render_scene(requests[0])
@@ -150,7 +150,7 @@ async def test_ken_burns_moves_every_frame_smoothly(tmp_path: Path) -> None:
 @pytest.mark.anyio
 async def test_neighbouring_scenes_move_differently(tmp_path: Path) -> None:
     """Scene 0 zooms in and scene 1 zooms out: the same picture moves in different directions."""
-    render = RenderSpec(width=W, height=H, fps=FPS, transition="none")
+    render = RenderSpec(width=W, height=H, fps=FPS, transition="none", captions="off")
     pic = picture(tmp_path, "same", (90, 90, 90))
     requests = timeline(tmp_path, [tone(tmp_path, f"s{i}", 1.0) for i in range(3)], [pic, pic, pic], render)
     segments = await render_all(FfmpegComposer(), requests[:2])
@@ -278,21 +278,26 @@ async def test_music_is_ducked_under_narration_and_loudness_is_on_target(tmp_pat
 @pytest.mark.anyio
 async def test_burned_captions_show_during_speech_and_highlight_each_word(tmp_path: Path) -> None:
     """Caption pixels appear in the lower band while the scene speaks and not in its pause;
-    the yellow highlighted word moves right as the words are said; SRT and VTT sidecars are written."""
-    render = RenderSpec(width=320, height=180, fps=FPS, captions="burn")
+    the yellow highlighted word moves right as the words are said; the captions are burned into
+    the segment, so assembly copies its packets unchanged; SRT and VTT sidecars are written."""
     pic = picture(tmp_path, "dark", (30, 30, 60))
     speech = tone(tmp_path, "s0", 1.8)
     words = (WordTiming("one", 0.0, 0.5), WordTiming("two", 0.6, 1.1), WordTiming("three", 1.2, 1.8))
     speech = Speech(speech.path, speech.duration, speech.sample_rate, words)
-    requests = timeline(tmp_path, [speech], [pic], render, pause=1.2)
     composer = FfmpegComposer()
-    segments = await render_all(composer, requests)
-    videos = {}
+    videos, segments = {}, {}
     for mode in ("off", "burn"):
+        render = RenderSpec(width=320, height=180, fps=FPS, captions=mode)  # type: ignore[arg-type]
+        folder = tmp_path / mode
+        folder.mkdir()
+        requests = timeline(folder, [speech], [pic], render, pause=1.2)
+        segments[mode] = await render_all(composer, requests)
         videos[mode] = await composer.assemble(
-            AssemblyRequest(segments, narration(requests), None, mode, render, tmp_path / f"{mode}.mp4")
+            AssemblyRequest(segments[mode], narration(requests), None, mode, render, tmp_path / f"{mode}.mp4")
         )
     plain, burned = frames_of(videos["off"].path), frames_of(videos["burn"].path)
+    assert packet_hashes(videos["burn"].path) == packet_hashes(segments["burn"][0].path)
+    assert not list((tmp_path / "burn").glob("*.ass")), "the per-segment caption file is cleaned up"
     band = slice(120, 180)
 
     def caption_pixels(i: int) -> float:

@@ -1,4 +1,5 @@
-"""Assembling the video: segments joined by the concat demuxer, soundtrack, captions, thumbnail, checks."""
+"""Assembling the video: segments joined by the concat demuxer (copied), soundtrack, caption sidecars,
+thumbnail, checks. Burned captions are already in the segments (see ``segment``)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,7 @@ import ffmpeg
 
 from aura_core import AssemblyRequest, ProviderError, UserError, Video
 from aura_plugins_ffmpeg import audio, binary, captions
-from aura_plugins_ffmpeg.encoders import Encoder
 from aura_plugins_ffmpeg.probe import Probe, probe
-from aura_plugins_ffmpeg.segment import encoder_kwargs
 
 #: How far the finished video's duration may be from the timeline's end, in seconds.
 DURATION_TOLERANCE = 0.1
@@ -43,7 +42,7 @@ def _concat_list(request: AssemblyRequest, folder: Path) -> Path:
 
 
 async def assemble(
-    request: AssemblyRequest, *, exe: str, encoder: Encoder, threads: int, work_dir: Path | None = None
+    request: AssemblyRequest, *, exe: str, threads: int, work_dir: Path | None = None
 ) -> Video:
     """Write the finished video for ``request`` and return it as probed."""
     if not request.segments:
@@ -74,38 +73,20 @@ async def assemble(
         )
         measured = audio.parse_measurement(stderr)
 
-        # Pass two: join the segments (copied, or re-encoded once to burn captions) and add the sound.
+        # Pass two: join the segments (copied byte for byte) and add the sound.
         listing = _concat_list(request, folder)
         # auto_convert=0: the packets are copied byte for byte (no Annex B round trip).
         video: Any = ffmpeg.input(str(listing), f="concat", safe=0, auto_convert=0).video
         sound = audio.normalise(ffmpeg.input(str(mix_wav)).audio, render.loudness, measured)
-        kwargs: dict[str, Any] = {"t": f"{total:.6f}"}
-        global_args: tuple[str, ...] = ()
-        if mode == "burn" and cue_list:
-            ass = folder / "captions.ass"
-            captions.write_ass(cue_list, ass, render.width, render.height)
-            (folder / "fonts").symlink_to(captions.FONTS_DIR, target_is_directory=True)
-            # Relative names (ffmpeg runs in the temp folder) avoid filter-graph escaping of odd paths.
-            video = video.filter("subtitles", "captions.ass", fontsdir="fonts")
-            for chain in encoder.filters:
-                name, _, arg = chain.partition("=")
-                video = video.filter(name, arg) if arg else video.filter(name)
-            kwargs.update(encoder_kwargs(encoder))
-            kwargs.update({"r": render.fps, "g": render.fps * 2})
-            if not encoder.hardware:
-                kwargs["pix_fmt"] = "yuv420p"
-            global_args = encoder.global_args
-            if threads:
-                kwargs["threads"] = threads
-        else:
-            kwargs["c:v"] = "copy"
+        # Captions are burned into the segments: the video is always copied, only audio is encoded.
+        kwargs: dict[str, Any] = {"t": f"{total:.6f}", "c:v": "copy"}
         if webm:
             kwargs.update({"c:a": "libopus", "b:a": "160k", "f": "webm"})
         else:
             kwargs.update({"c:a": "aac", "b:a": "192k", "movflags": "+faststart", "f": "mp4"})
         final = ffmpeg.output(video, sound, str(out), **kwargs)
-        args = binary.command(exe, final.compile(), threads=threads, global_args=global_args)
-        stderr = await _run_in(folder, args, out)
+        args = binary.command(exe, final.compile(), threads=threads)
+        stderr = await binary.run(args, what="assemble the video", partial=[out])
 
     thumbnail = out.with_suffix(".png")
     grab = ffmpeg.input(str(out), ss=f"{min(total / 3, 2.0):.3f}").output(str(thumbnail), vframes=1)
@@ -123,11 +104,6 @@ async def assemble(
         captions_path=captions_path,
         thumbnail_path=thumbnail,
     )
-
-
-async def _run_in(folder: Path, args: list[str], out: Path) -> str:
-    """Run ffmpeg with ``folder`` as its working directory (for the relative caption paths)."""
-    return await binary.run(args, what="assemble the video", partial=[out], cwd=folder)
 
 
 def _validate(found: Probe, request: AssemblyRequest, total: float, stderr: str) -> None:

@@ -21,7 +21,11 @@ from aura_core import (
 )
 from aura_plugins_ffmpeg import assembly, binary, encoders
 from aura_plugins_ffmpeg.probe import probe
-from aura_plugins_ffmpeg.segment import SegmentPlan, build
+from aura_plugins_ffmpeg.segment import SegmentPlan, encoder_threads, render
+
+#: Bumped whenever segments come out differently for the same settings (part of the fingerprint):
+#: 2 = motion sampled from a 4x still, captions burned into each segment.
+PIPELINE = 2
 
 #: The settings ``[providers.ffmpeg]`` accepts, with their defaults.
 DEFAULTS: Mapping[str, Any] = {"ffmpeg": "bundled", "hwaccel": "auto", "threads": 0, "zoom": 1.1}
@@ -29,8 +33,9 @@ DEFAULTS: Mapping[str, Any] = {"ffmpeg": "bundled", "hwaccel": "auto", "threads"
 
 @attrs.frozen
 class FfmpegComposer:
-    """Renders each scene's segment (Ken Burns motion and the transition into the next scene)
-    and assembles the video (narration, ducked music, loudness, captions, thumbnail) with ffmpeg."""
+    """Renders each scene's segment (Ken Burns motion, the transition into the next scene, burned
+    captions) and assembles the video (segments copied, narration, ducked music, loudness, caption
+    sidecars, thumbnail) with ffmpeg."""
 
     ffmpeg: str = "bundled"
     hwaccel: str = "auto"
@@ -80,7 +85,7 @@ class FfmpegComposer:
 
     def fingerprint(self) -> str:
         """The ffmpeg version and every setting that changes the output."""
-        settings = {"hwaccel": self.hwaccel, "threads": self.threads, "zoom": self.zoom}
+        settings = {"hwaccel": self.hwaccel, "pipeline": PIPELINE, "threads": self.threads, "zoom": self.zoom}
         return f"{binary.version(self.exe)} {json.dumps(settings, sort_keys=True)}"
 
     async def check(self) -> Availability:
@@ -97,16 +102,12 @@ class FfmpegComposer:
 
     async def render_scene(self, request: SegmentRequest) -> Segment:
         """Encode scene ``request.scene``'s slot to ``request.out_path`` (video only, exact frame count)."""
-        render = request.render
+        spec = request.render
         plan = SegmentPlan.of(request)
-        encoder = await self._encoder(render.codec, render.quality)
+        encoder = await self._encoder(spec.codec, spec.quality)
         request.out_path.parent.mkdir(parents=True, exist_ok=True)
-        smooth = render.quality in ("high", "max")
-        graph = build(request, plan, encoder, self.zoom, smooth, self.threads)
-        args = binary.command(
-            self.exe, graph.compile(), threads=self.threads, global_args=encoder.global_args
-        )
-        await binary.run(args, what=f"render scene {request.scene.index}", partial=[request.out_path])
+        threads = encoder_threads(self.threads, self.concurrency)
+        await render(request, plan, encoder, exe=self.exe, zoom=self.zoom, threads=threads)
         found = await anyio.to_thread.run_sync(probe, request.out_path)
         if found.video_frames != plan.frames:
             raise ProviderError(
@@ -116,14 +117,13 @@ class FfmpegComposer:
         return Segment(
             path=request.out_path,
             index=request.scene.index,
-            start=round(request.scene.start * render.fps) / render.fps,
-            duration=plan.frames / render.fps,
+            start=round(request.scene.start * spec.fps) / spec.fps,
+            duration=plan.frames / spec.fps,
             width=found.width,
             height=found.height,
-            fps=render.fps,
+            fps=spec.fps,
         )
 
     async def assemble(self, request: AssemblyRequest) -> Video:
-        """Join the segments, lay the soundtrack, add captions and write ``request.out_path``."""
-        encoder = await self._encoder(request.render.codec, request.render.quality)
-        return await assembly.assemble(request, exe=self.exe, encoder=encoder, threads=self.threads)
+        """Join the segments (copied), lay the soundtrack, write the caption sidecars and ``request.out_path``."""
+        return await assembly.assemble(request, exe=self.exe, threads=self.threads)

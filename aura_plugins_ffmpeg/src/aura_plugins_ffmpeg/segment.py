@@ -1,19 +1,46 @@
-"""The filter graph of one scene segment: the picture in motion, then the transition into the next."""
+"""One scene segment: the picture in motion, the transition into the next scene, burned captions.
+
+Two steps per segment:
+
+1. ffmpeg decodes each picture once, cover-fits it and upsamples it 4x (``motion.upsampled``);
+2. Python samples every frame of the move from that still (``motion.Sampler``) and pipes raw
+   yuv420p frames into one ffmpeg that adds the transition, the fade, the captions and encodes.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import ffmpeg
 from attrs import frozen
 
-from aura_core import SegmentRequest
+from aura_core import Narration, SegmentRequest
+from aura_plugins_ffmpeg import binary, captions
 from aura_plugins_ffmpeg.encoders import Encoder
-from aura_plugins_ffmpeg.motion import hold, ken_burns, move_for, still, transition_name
+from aura_plugins_ffmpeg.motion import (
+    Move,
+    Sampler,
+    hold,
+    move_for,
+    still,
+    supersampling,
+    transition_name,
+    upsampled,
+    window,
+)
 
 #: Length of the fade to black that ends the last scene, in seconds (at most a quarter of it).
 FADE_OUT = 0.5
+#: File names inside a segment's work folder (ffmpeg runs there: no filter-graph escaping of paths).
+NEXT_FRAME = "next.yuv"
+CAPTIONS = "captions.ass"
+FONTS = "fonts"
 
 
 def has_next(request: SegmentRequest) -> bool:
@@ -42,51 +69,77 @@ class SegmentPlan:
         return cls(frames=frames, transition_frames=overlap, transition=name if overlap > 0 else None)
 
 
-def _stream_for(picture: Path | None, index: int, request: SegmentRequest) -> Any:
+async def load_still(
+    exe: str, picture: Path | None, index: int, request: SegmentRequest, factor: int
+) -> Sampler:
+    """Decode, cover-fit and upsample scene ``index``'s picture (or background) once."""
     render = request.render
-    return still(picture, index, render.width, render.height, render.fps)
+    graph = upsampled(
+        still(picture.resolve() if picture else None, index, render.width, render.height, render.fps),
+        render.width,
+        render.height,
+        factor,
+    )
+    raw = bytearray()
+    await binary.run(
+        binary.command(exe, graph.compile(), threads=1),
+        what=f"decode the picture of scene {index}",
+        stdout=raw,
+    )
+    return await anyio.to_thread.run_sync(Sampler, raw, render.width, render.height, factor)
+
+
+def motion_frames(sampler: Sampler, move: Move, frames: int) -> Iterator[bytes]:
+    """The ``frames`` raw frames of ``move`` (blocking: iterated in a worker thread)."""
+    for n in range(frames):
+        yield from sampler.frame(window(move, sampler.width, sampler.height, n / frames))
+
+
+def caption_file(request: SegmentRequest, folder: Path) -> bool:
+    """Write the scene's captions (times relative to the segment) to ``folder``; False when none."""
+    render = request.render
+    if render.captions != "burn":
+        return False
+    # The segment starts at the frame nearest to the scene start; the speech at the scene start.
+    offset = max(0.0, request.scene.start - round(request.scene.start * render.fps) / render.fps)
+    cue_list = captions.cues([Narration(request.speech, offset, request.scene.narration)])
+    if not cue_list:
+        return False
+    captions.write_ass(cue_list, folder / CAPTIONS, render.width, render.height)
+    (folder / FONTS).symlink_to(captions.FONTS_DIR, target_is_directory=True)
+    return True
 
 
 def build(
-    request: SegmentRequest, plan: SegmentPlan, encoder: Encoder, zoom: float, smooth: bool, threads: int = 0
+    request: SegmentRequest,
+    plan: SegmentPlan,
+    encoder: Encoder,
+    *,
+    burn: bool,
+    threads: int,
 ) -> Any:
-    """The ffmpeg-python output node that writes the segment to ``request.out_path``."""
+    """The ffmpeg-python output node: raw frames on stdin (and the next scene's first frame in
+    ``next.yuv``) to the encoded segment at ``request.out_path``."""
     render = request.render
     fps, width, height = render.fps, render.width, render.height
-    index = request.scene.index
-    picture = request.picture.path if request.picture is not None else None
-    motion = ken_burns(
-        hold(_stream_for(picture, index, request), plan.frames, fps),
-        move_for(index, zoom),
-        width,
-        height,
-        plan.frames,
-        smooth,
-    )
+    raw = {"f": "rawvideo", "pix_fmt": "yuv420p", "s": f"{width}x{height}", "framerate": fps}
+    video = ffmpeg.input("pipe:", **raw).video.filter("settb", f"1/{fps}").filter("setpts", "N")
     if plan.transition is not None:
-        nxt = request.next_picture.path if request.next_picture is not None else None
-        # The next scene's first frame: its picture where its own move starts, held still.
-        first = ken_burns(
-            _stream_for(nxt, index + 1, request), move_for(index + 1, zoom), width, height, None, smooth
-        )
-        first = hold(first, plan.transition_frames, fps)
+        first = hold(ffmpeg.input(NEXT_FRAME, **raw).video, plan.transition_frames, fps)
         offset = (plan.frames - plan.transition_frames) / fps
         video = ffmpeg.filter(
-            [motion, first],
+            [video, first],
             "xfade",
             transition=plan.transition,
             duration=f"{plan.transition_frames / fps:.6f}",
             offset=f"{offset:.6f}",
         )
-    elif has_next(request):
-        video = motion
-    else:
+    elif not has_next(request):
         fade = min(round(FADE_OUT * fps), plan.frames // 4)
-        video = (
-            motion.filter("fade", type="out", start_frame=plan.frames - fade, nb_frames=fade)
-            if fade
-            else motion
-        )
+        if fade:
+            video = video.filter("fade", type="out", start_frame=plan.frames - fade, nb_frames=fade)
+    if burn:
+        video = video.filter("subtitles", CAPTIONS, fontsdir=FONTS)
     for chain in encoder.filters:
         name, _, arg = chain.partition("=")
         video = video.filter(name, arg) if arg else video.filter(name)
@@ -101,9 +154,51 @@ def build(
     if not encoder.hardware:
         kwargs["pix_fmt"] = "yuv420p"
     kwargs.update(encoder_kwargs(encoder))
-    if threads:
-        kwargs["threads"] = threads
-    return ffmpeg.output(video, str(request.out_path), **kwargs)
+    kwargs["threads"] = threads
+    return ffmpeg.output(video, str(request.out_path.resolve()), **kwargs)
+
+
+def encoder_threads(setting: int, concurrency: int) -> int:
+    """Encoder threads per segment: the ``threads`` setting, else the cores shared by the segments
+    rendering at once (at least 1), so they keep every core busy without oversubscribing them."""
+    if setting:
+        return setting
+    return max(1, (os.cpu_count() or 1) // concurrency)
+
+
+async def render(
+    request: SegmentRequest, plan: SegmentPlan, encoder: Encoder, *, exe: str, zoom: float, threads: int
+) -> None:
+    """Write the segment of ``request`` to ``request.out_path``."""
+    render = request.render
+    index = request.scene.index
+    factor = supersampling(render.width, render.height)
+    out = request.out_path
+    folder = Path(tempfile.mkdtemp(prefix=f".{out.stem}-", dir=out.parent))
+    try:
+        picture = request.picture.path if request.picture is not None else None
+        sampler = await load_still(exe, picture, index, request, factor)
+        if plan.transition is not None:
+            # The next scene's first frame, sampled exactly as the next segment will sample it.
+            nxt = request.next_picture.path if request.next_picture is not None else None
+            following = await load_still(exe, nxt, index + 1, request, factor)
+            box = window(move_for(index + 1, zoom), render.width, render.height, 0.0)
+            first = b"".join(await anyio.to_thread.run_sync(following.frame, box))
+            del following
+            await anyio.to_thread.run_sync((folder / NEXT_FRAME).write_bytes, first)
+        burn = caption_file(request, folder)
+        graph = build(request, plan, encoder, burn=burn, threads=threads)
+        args = binary.command(exe, graph.compile(), threads=1, global_args=encoder.global_args)
+        await binary.run(
+            args,
+            what=f"render scene {index}",
+            partial=[out],
+            cwd=folder,
+            feed=motion_frames(sampler, move_for(index, zoom), plan.frames),
+        )
+    finally:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(shutil.rmtree, folder, True)
 
 
 def encoder_kwargs(encoder: Encoder) -> dict[str, str]:
