@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import re
 import shutil
@@ -211,3 +212,78 @@ def test_the_docs_site_builds_with_strict_links(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "site" / "writing-a-provider-plugin.html").is_file()
+
+
+EXAMPLE = DOCS / "examples" / "aura-plugin-stripes"
+
+
+@pytest.fixture(scope="module")
+def example_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The docs' example plugin, pip-installed into a temp folder (never into the venv)."""
+    target = tmp_path_factory.mktemp("stripes-site")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--disable-pip-version-check",
+            "--target",
+            str(target),
+            str(EXAMPLE),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return target
+
+
+def _with_site(site: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AURA_") and k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(site)
+    return env
+
+
+def test_the_docs_example_plugin_installs_and_passes_its_own_tests(example_site: Path) -> None:
+    """docs/examples/aura-plugin-stripes, installed, passes its tests (the contract suite among them)
+    in a pytest subprocess, as its README says to run them."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", str(EXAMPLE / "tests"), "-q", "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        env=_with_site(example_site),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    summary = result.stdout.strip().splitlines()[-1]
+    assert re.match(r"^\d+ passed", summary) and "failed" not in summary, summary
+    assert (example_site / "aura_plugin_stripes" / "plugin.py").is_file()
+
+
+def test_the_docs_example_plugin_is_listed_by_aura_plugins(example_site: Path) -> None:
+    """`aura plugins --plugins stripes` shows the example as the page says: its distribution and provider."""
+    result = subprocess.run(
+        [str(AURA), "plugins", "--plugins", "stripes"],
+        env=_with_site(example_site),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        {
+            "name": "stripes",
+            "distribution": "aura-plugin-stripes",
+            "version": "0.1.0",
+            "hooks": ["aura_register_providers"],
+            "providers": ["image:stripes"],
+        }
+    ]
