@@ -93,12 +93,6 @@ async def test_the_piper_voice_keeps_the_contract_apart_from_cancellation(tmp_pa
 
 
 @pytest.mark.anyio
-@pytest.mark.xfail(
-    reason="piper runs its synthesis thread to the end after a cancellation and returns the WAV "
-    "(aura_plugins_local: a checkpoint after the thread, inside the try that unlinks the file)",
-    raises=ContractViolation,
-    strict=False,
-)
 async def test_the_piper_voice_honours_cancellation(tmp_path: Path) -> None:
     """piper cancelled midway lets the cancellation through and leaves no WAV."""
     from aura_plugins_local.piper_voice import PiperVoiceProvider

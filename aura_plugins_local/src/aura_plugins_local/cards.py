@@ -15,6 +15,7 @@ from importlib.resources import files
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -172,6 +173,7 @@ class CardsIllustrator:
 
         try:
             await anyio.to_thread.run_sync(render)
+            await anyio.lowlevel.checkpoint()  # a cancellation during the drawing thread lands here
         except BaseException:
             request.out_path.unlink(missing_ok=True)
             raise

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 from PIL import Image, ImageOps
 
 from aura_core import ImageRequest, Picture, ProviderError, ProviderSettings, UserError
@@ -115,6 +116,7 @@ class FolderIllustrator:
 
         try:
             chosen = await anyio.to_thread.run_sync(render)
+            await anyio.lowlevel.checkpoint()  # a cancellation during the thread lands here
         except BaseException:
             request.out_path.unlink(missing_ok=True)
             raise

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import numpy as np
 import numpy.typing as npt
 
@@ -235,9 +236,12 @@ class PiperVoiceProvider:
         length_scale = self.length_scale / request.voice.rate
         record_usage(characters=len(request.text))
         try:
-            return await anyio.to_thread.run_sync(
+            speech = await anyio.to_thread.run_sync(
                 _synthesize_file, model, request.text, length_scale, self.sentence_pause, request.out_path
             )
+            # A cancellation that arrived while the thread worked is delivered here, so no result escapes it.
+            await anyio.lowlevel.checkpoint()
+            return speech
         except BaseException:
             request.out_path.unlink(missing_ok=True)
             raise
