@@ -7,17 +7,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aura_core.cli import cli
+from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice
 from click.testing import CliRunner
 
 from aura_core import Pipeline
-from aura_core.cli import cli
-from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice
 
 from .conftest import make_spec
 
 
 def fakes() -> dict[str, Any]:
-    return {"llm": FakeScriptWriter(), "tts": FakeVoice(), "image": FakeIllustrator(), "composer": FakeComposer()}
+    return {
+        "llm": FakeScriptWriter(),
+        "tts": FakeVoice(),
+        "image": FakeIllustrator(),
+        "composer": FakeComposer(),
+    }
 
 
 @pytest.mark.anyio
@@ -55,7 +60,9 @@ async def test_the_cache_is_off_unless_asked_for_and_fresh_runs_bypass_it(
 
 
 @pytest.mark.anyio
-async def test_a_corrupt_file_in_the_shared_cache_is_made_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_corrupt_file_in_the_shared_cache_is_made_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A cached file whose checksum no longer matches is not used."""
     monkeypatch.setenv("AURA_CACHE_DIR", str(tmp_path / "cache"))
     await Pipeline(list(fakes().values())).run(make_spec(), run_dir=tmp_path / "one")

@@ -29,7 +29,7 @@ from aura_core.testing import (
     write_tone_wav,
 )
 
-from aura_core import ImageRequest, Picture, Speech, SpeechRequest
+from aura_core import AssemblyRequest, ImageRequest, Picture, Speech, SpeechRequest, Video
 
 
 @pytest.fixture
@@ -105,10 +105,10 @@ async def test_the_piper_voice_honours_cancellation(tmp_path: Path) -> None:
     ("fake", "skip"),
     [
         (FakeScriptWriter(latency=0.05), ()),
-        (FakeVoice(latency=0.2), ("refusal",)),
-        (FakeIllustrator(latency=0.2), ("refusal",)),
+        (FakeVoice(latency=0.2), ()),
+        (FakeIllustrator(latency=0.2), ()),
         # the fake composer writes stand-in text files, not video
-        (FakeComposer(latency=0.2), ("refusal", "decode")),
+        (FakeComposer(latency=0.2), ("decode",)),
     ],
     ids=lambda v: getattr(v, "kind", None) or ",".join(v) or "all",
 )
@@ -121,22 +121,55 @@ async def test_the_core_fakes_keep_the_contract_they_claim(
     assert "midway" in next(r.detail for r in report.results if r.name == "cancellation")
 
 
+@define
+class _YesVoice(FakeVoice):
+    """A voice that says yes to everything, blank text included."""
+
+    async def synthesize(self, request: SpeechRequest) -> Speech:
+        if request.text.strip():
+            return await FakeVoice.synthesize(self, request)
+        write_tone_wav(request.out_path, 0.5)
+        return Speech(path=request.out_path, duration=0.5, sample_rate=16000)
+
+
+@define
+class _YesIllustrator(FakeIllustrator):
+    """An illustrator that draws something even for a 0x0 request."""
+
+    async def generate(self, request: ImageRequest) -> Picture:
+        write_gradient_png(request.out_path, max(request.width, 1), max(request.height, 1), 1)
+        return Picture(
+            path=request.out_path, width=request.width, height=request.height, source="yes", license="CC0"
+        )
+
+
+@define
+class _YesComposer(FakeComposer):
+    """A composer that assembles nothing into a file."""
+
+    async def assemble(self, request: AssemblyRequest) -> Video:
+        if request.segments:
+            return await FakeComposer.assemble(self, request)
+        request.out_path.write_text("")
+        return Video(path=request.out_path, duration=0.0, width=1, height=1, fps=1.0, size_bytes=0)
+
+
 @pytest.mark.anyio
 @pytest.mark.parametrize(
-    ("fake", "finding"),
+    ("provider", "finding"),
     [
-        (FakeVoice(), "accepted text '   ', which it must refuse with ProviderError"),
-        (FakeIllustrator(), "accepted a 0x0 picture, which it must refuse with ProviderError"),
-        (FakeComposer(), "accepted an assembly of 0 segments"),
+        (_YesVoice(), "accepted text '   ', which it must refuse with ProviderError"),
+        (_YesIllustrator(), "accepted a 0x0 picture, which it must refuse with ProviderError"),
+        (_YesComposer(), "accepted an assembly of 0 segments"),
     ],
     ids=["tts", "image", "composer"],
 )
-async def test_the_suite_reports_that_the_fakes_accept_requests_they_should_refuse(
-    tmp_path: Path, fake: Any, finding: str
+async def test_the_suite_reports_a_provider_that_accepts_requests_it_should_refuse(
+    tmp_path: Path, provider: Any, finding: str
 ) -> None:
-    """The fakes say yes to everything: the refusal check fails on them and says what was accepted."""
+    """A provider that says yes to everything fails the refusal check, which says what was accepted."""
     with pytest.raises(ContractViolation) as caught:
-        await check_provider(fake, tmp_path, skip=["cancellation", "fingerprint", "decode"])
+        await check_provider(provider, tmp_path, skip=["cancellation", "fingerprint", "decode"])
     assert [r.name for r in caught.value.report.failures] == ["refusal"]
     assert finding in str(caught.value)
 

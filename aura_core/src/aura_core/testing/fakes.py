@@ -158,6 +158,8 @@ class FakeVoice(_Fake):
 
     async def synthesize(self, request: SpeechRequest) -> Speech:
         """Write the tone to ``out_path``."""
+        if not request.text.strip():
+            raise ProviderError(f"{self.name}: nothing to say (empty text)", transient=False)
         await self._enter()
         words = request.text.split()
         seconds = max(0.5, count_words(request.text) / (self.words_per_minute * request.voice.rate) * 60.0)
@@ -207,6 +209,8 @@ class FakeIllustrator(_Fake):
 
     async def generate(self, request: ImageRequest) -> Picture:
         """Write the gradient to ``out_path``."""
+        if request.width < 1 or request.height < 1:
+            raise ProviderError(f"{self.name}: cannot draw {request.width}x{request.height}", transient=False)
         await self._enter()
         write_gradient_png(request.out_path, request.width, request.height, request.seed)
         return Picture(
@@ -243,6 +247,8 @@ class FakeComposer(_Fake):
 
     async def assemble(self, request: AssemblyRequest) -> Video:
         """Concatenate the segment files into one file."""
+        if not request.segments:
+            raise ProviderError(f"{self.name}: nothing to assemble (no segments)", transient=False)
         await self._enter()
         parts = [s.path.read_text() for s in request.segments]
         request.out_path.write_text("".join(parts))
