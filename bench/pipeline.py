@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 
 import anyio
-from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice
 from loguru import logger
 
 from aura_core import Pipeline, parse_brief
+from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice
 
 SCRIPT, VOICE, PICTURE, SEGMENT, ASSEMBLY, CONCURRENCY = 0.2, 0.3, 0.5, 0.2, 0.2, 4
 

@@ -16,6 +16,8 @@ from typing import Any
 import anyio
 import pytest
 from attrs import define, evolve
+
+from aura_core import AssemblyRequest, ImageRequest, Picture, Speech, SpeechRequest, Video
 from aura_core.testing import (
     CHECKS,
     ContractReport,
@@ -28,8 +30,6 @@ from aura_core.testing import (
     write_gradient_png,
     write_tone_wav,
 )
-
-from aura_core import AssemblyRequest, ImageRequest, Picture, Speech, SpeechRequest, Video
 
 
 @pytest.fixture

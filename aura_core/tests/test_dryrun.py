@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aura_core.dryrun import DryRun, dry_run
-from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice
 
 from aura_core import BriefFile, Pipeline, UserError
+from aura_core.dryrun import DryRun, dry_run
+from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice
 
 from .conftest import make_spec
 

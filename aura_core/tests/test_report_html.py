@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from aura_core.report_html import write_report_html
-from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice, Faults
 
 from aura_core import Pipeline
+from aura_core.report_html import write_report_html
+from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice, Faults
 
 from .conftest import make_spec
 

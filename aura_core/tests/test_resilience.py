@@ -10,9 +10,6 @@ from typing import Any
 import anyio
 import pytest
 from attrs import define
-from aura_core.logs import redact
-from aura_core.resilience import Breaker
-from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice, Faults
 
 from aura_core import (
     BreakerChanged,
@@ -26,6 +23,9 @@ from aura_core import (
     Speech,
     SpeechRequest,
 )
+from aura_core.logs import redact
+from aura_core.resilience import Breaker
+from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice, Faults
 
 from .conftest import make_spec
 

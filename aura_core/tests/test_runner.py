@@ -11,10 +11,10 @@ from typing import Any
 import anyio
 import pytest
 from attrs import define, evolve
-from aura_core.store import RunStore
-from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice
 
 from aura_core import Event, ItemDone, Pipeline, SceneDraft, ScriptRequest, UserError
+from aura_core.store import RunStore
+from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice
 
 from .conftest import make_spec
 

@@ -9,9 +9,9 @@ from typing import Any
 import anyio
 import numpy as np
 import pytest
-from aura_core.testing import collect_usage
 
 from aura_core import ProviderError, ProviderSettings, SpeechRequest, VoiceSpec
+from aura_core.testing import collect_usage
 from aura_plugins_elevenlabs import ElevenLabsVoice
 
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from aura_plugins_local.cards import CardsIllustrator, font_path
-from aura_plugins_local.folder import FolderIllustrator, pick_image
 from PIL import Image
 
 from aura_core import ImageRequest, ProviderSettings, UserError
+from aura_plugins_local.cards import CardsIllustrator, font_path
+from aura_plugins_local.folder import FolderIllustrator, pick_image
 
 
 def _request(

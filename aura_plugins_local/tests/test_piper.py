@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from aura_plugins_local.piper_voice import PiperVoiceProvider, estimate_words, split_sentences
 
 from aura_core import ProviderError, Speech, SpeechRequest, VoiceSpec
+from aura_plugins_local.piper_voice import PiperVoiceProvider, estimate_words, split_sentences
 
 TEXT = "Bees dance to share directions. The angle points the way!"
 
@@ -119,9 +119,8 @@ async def test_piper_model_setting_selects_a_voice_file_and_bad_settings_are_use
     tmp_path: Path,
 ) -> None:
     """``model`` by path speaks with that file even under another voice name; bad settings name the key."""
-    from aura_plugins_local.piper_voice import bundled_model
-
     from aura_core import ProviderSettings, UserError
+    from aura_plugins_local.piper_voice import bundled_model
 
     voice = PiperVoiceProvider().configure(ProviderSettings({"model": str(bundled_model())}, tmp_path))
     request = SpeechRequest(

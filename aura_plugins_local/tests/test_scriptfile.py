@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from aura_plugins_local.scriptfile import ScriptFileWriter, parse_script
 
 from aura_core import Brief, PlanSpec, ProviderSettings, ScriptRequest, UserError
+from aura_plugins_local.scriptfile import ScriptFileWriter, parse_script
 
 GOOD = """# Bees
 

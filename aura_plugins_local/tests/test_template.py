@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from aura_plugins_local.template import TemplateWriter, word_count
 
 from aura_core import Brief, PlanSpec, SceneDraft, ScriptRequest
+from aura_plugins_local.template import TemplateWriter, word_count
 
 BRIEF = Brief(
     topic="How honeybees tell each other where the flowers are",

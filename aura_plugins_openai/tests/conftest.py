@@ -22,10 +22,10 @@ from typing import Any
 import av
 import numpy as np
 import pytest
-from aura_plugins_openai.settings import OpenAISettings, read_settings
 from PIL import Image
 
 from aura_core import Brief, PlanSpec, ScriptRequest
+from aura_plugins_openai.settings import OpenAISettings, read_settings
 
 SAMPLE_RATE = 24_000
 SCENES = [

@@ -8,12 +8,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from aura_core.testing import collect_usage
-from aura_plugins_openai.image import OpenAIIllustrator, api_size
-from aura_plugins_openai.settings import OpenAISettings
 from PIL import Image
 
 from aura_core import ImageRequest, ProviderError
+from aura_core.testing import collect_usage
+from aura_plugins_openai.image import OpenAIIllustrator, api_size
+from aura_plugins_openai.settings import OpenAISettings
 
 IMAGES = "/v1/images/generations"
 Settings = Callable[..., OpenAISettings]

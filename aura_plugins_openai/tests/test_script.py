@@ -8,11 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
+from aura_core import ProviderError, SceneDraft, ScriptRequest
 from aura_core.testing import collect_usage
 from aura_plugins_openai.llm import OpenAIScriptWriter
 from aura_plugins_openai.settings import OpenAISettings
-
-from aura_core import ProviderError, SceneDraft, ScriptRequest
 
 CHAT = "/v1/chat/completions"
 Settings = Callable[..., OpenAISettings]

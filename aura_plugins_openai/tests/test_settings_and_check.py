@@ -11,13 +11,13 @@ from typing import Any
 
 import pluggy
 import pytest
+
+from aura_core import ImageRequest, ProviderError, ProviderSettings, SpeechRequest, UserError, VoiceSpec
+from aura_core import hookspecs as aura_hookspecs
 from aura_plugins_openai.image import OpenAIIllustrator
 from aura_plugins_openai.llm import OpenAIScriptWriter
 from aura_plugins_openai.settings import OpenAISettings, read_settings
 from aura_plugins_openai.tts import OpenAIVoice
-
-from aura_core import ImageRequest, ProviderError, ProviderSettings, SpeechRequest, UserError, VoiceSpec
-from aura_core import hookspecs as aura_hookspecs
 
 Settings = Callable[..., OpenAISettings]
 SECRET = "sk-proj-Zq8xT3stS3cr3tK3y0000aaaabbbbccccddddeeee"

@@ -10,11 +10,11 @@ from typing import Any
 
 import anyio
 import pytest
+
+from aura_core import ProviderError, SpeechRequest, VoiceSpec
 from aura_core.testing import collect_usage
 from aura_plugins_openai.settings import OpenAISettings
 from aura_plugins_openai.tts import OpenAIVoice
-
-from aura_core import ProviderError, SpeechRequest, VoiceSpec
 
 SPEECH = "/v1/audio/speech"
 RATE = 24_000

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aura_core.testing import collect_usage
-from aura_plugins_sd.workflow import default_workflow, fill_workflow
 
 from aura_core import ImageRequest, ProviderError, ProviderSettings, UserError
+from aura_core.testing import collect_usage
 from aura_plugins_sd import SDProvider
+from aura_plugins_sd.workflow import default_workflow, fill_workflow
 
 
 def make(url: str, tmp_path: Path, **values: Any) -> SDProvider:

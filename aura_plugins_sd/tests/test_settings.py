@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aura_plugins_sd.prompts import STYLE_PRESETS, full_negative, full_prompt
-from aura_plugins_sd.sizing import fit_png
 from PIL import Image
 
 from aura_core import ProviderSettings, UserError
 from aura_plugins_sd import NATIVE_SIZES, SDProvider, native_size
+from aura_plugins_sd.prompts import STYLE_PRESETS, full_negative, full_prompt
+from aura_plugins_sd.sizing import fit_png
 
 
 def configure(tmp_path: Path, **values: Any) -> SDProvider:

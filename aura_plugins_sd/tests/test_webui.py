@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aura_core.testing import collect_usage
 
 from aura_core import ImageRequest, ProviderError, ProviderSettings, UserError
+from aura_core.testing import collect_usage
 from aura_plugins_sd import SDProvider
 
 
