@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 from attrs import define
-from aura_core.batch import find_briefs, run_batch, summary_table
-from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice
 
 from aura_core import Pipeline, Speech, SpeechRequest, UserError
+from aura_core.batch import find_briefs, run_batch, summary_table
+from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice
 
 from .conftest import AuraCli
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from aura_core.testing import FakeIllustrator, FakeScriptWriter, FakeVoice
-from aura_plugins_ffmpeg.composer import FfmpegComposer
 
 from aura_core import InProcess, Pipeline, parse_brief
+from aura_core.testing import FakeIllustrator, FakeScriptWriter, FakeVoice
+from aura_plugins_ffmpeg.composer import FfmpegComposer
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'aura-core[ray]')")
 

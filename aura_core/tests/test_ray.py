@@ -18,7 +18,6 @@ import anyio
 import psutil
 import pytest
 from attrs import define, field
-from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice
 
 from aura_core import (
     Event,
@@ -34,6 +33,7 @@ from aura_core import (
     UserError,
     record_usage,
 )
+from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice
 
 from .conftest import make_spec
 
