@@ -123,3 +123,20 @@ def test_entry_point_registers_the_image_provider() -> None:
     point.load().aura_register_providers(registered.append)
     assert [(p.kind, p.name) for p in registered] == [("image", "sd")]
     assert registered[0].concurrency == 1
+
+
+def test_the_provider_travels_to_another_process_as_its_settings() -> None:
+    """Pickled (as Ray does for a worker), only the settings go; the backend is rebuilt on the other side."""
+    import pickle
+
+    from aura_core import ProviderSettings
+    from aura_plugins_sd.provider import SDProvider
+
+    provider = SDProvider().configure(
+        ProviderSettings(values={"backend": "webui", "url": "http://127.0.0.1:9"})
+    )
+    _ = provider.backend
+    copy = pickle.loads(pickle.dumps(provider))
+    assert copy.fingerprint() == provider.fingerprint()
+    assert copy.backend is not provider.backend
+    assert copy.resources == {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 import anyio
 
@@ -51,6 +52,21 @@ class SDProvider:
         self.settings = settings or SDSettings()
         self.concurrency = self.settings.concurrency
         self._backend: Backend | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Only the settings travel (to a Ray worker, say): the backend, its locks and a loaded model are rebuilt there."""
+        return {"settings": self.settings}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["settings"])  # type: ignore[misc]
+
+    @property
+    def resources(self) -> dict[str, float]:
+        """What one call needs on a Ray cluster: a GPU for a local diffusers model set to ``device = "cuda…"``."""
+        device = self.settings.device or ""
+        if self.settings.backend == "diffusers" and device.startswith("cuda"):
+            return {"num_gpus": 1}
+        return {}
 
     @property
     def backend(self) -> Backend:
