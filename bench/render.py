@@ -11,6 +11,7 @@ Run: ``.venv/bin/python bench/render.py`` (``--skip-moviepy`` to leave MoviePy o
 from __future__ import annotations
 
 import argparse
+import resource
 import subprocess
 import sys
 import tempfile
@@ -172,8 +173,15 @@ def run_floor(folder: Path) -> None:
     )
 
 
-def measure(argv: list[str]) -> tuple[float, float]:
-    """Run ``bench/render.py --one ...`` in a child; return (wall seconds, peak RSS MiB of its tree)."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(argv: list[str]) -> tuple[float, float, float]:
+    """Run ``bench/render.py --one ...`` in a child; return (wall seconds, peak RSS MiB of its tree,
+    CPU seconds (user + sys) of its tree: comparable even when other jobs load the machine)."""
+    cpu = _children_cpu()
     start = time.perf_counter()
     child = psutil.Popen([sys.executable, __file__, *argv])
     peak = 0
@@ -186,7 +194,7 @@ def measure(argv: list[str]) -> tuple[float, float]:
         time.sleep(0.02)
     if child.returncode != 0:
         raise SystemExit(f"{argv} failed with exit code {child.returncode}")
-    return time.perf_counter() - start, peak / 2**20
+    return time.perf_counter() - start, peak / 2**20, _children_cpu() - cpu
 
 
 def main() -> None:
@@ -222,9 +230,10 @@ def main() -> None:
             if name == "moviepy" and args.skip_moviepy:
                 continue
             results[name] = measure(["--one", name, "--folder", str(folder)])
-            print(f"  {name:8s} {results[name][0]:7.2f} s  peak {results[name][1]:7.1f} MiB")
+            wall, peak, cpu = results[name]
+            print(f"  {name:8s} {wall:7.2f} s  cpu {cpu:7.2f} s  peak {peak:7.1f} MiB")
         aura, floor = results["aura"], results["floor"]
-        print(f"  aura / floor time: {aura[0] / floor[0]:.2f}x")
+        print(f"  aura / floor time: {aura[0] / floor[0]:.2f}x; cpu: {aura[2] / floor[2]:.2f}x")
         if "moviepy" in results:
             moviepy = results["moviepy"]
             print(f"  moviepy / aura time: {moviepy[0] / aura[0]:.1f}x; memory: {moviepy[1] / aura[1]:.1f}x")
@@ -235,8 +244,8 @@ def main() -> None:
             folder = Path(tmp)
             prepare(folder, scenes, 1.0, 640, 360)
             argv = ["--one", "aura", "--folder", str(folder), "--scenes", str(scenes), "--seconds", "1"]
-            wall, peak = measure([*argv, "--size", "640x360"])
-            print(f"  {scenes:3d} scenes {wall:7.2f} s  peak {peak:7.1f} MiB")
+            wall, peak, cpu = measure([*argv, "--size", "640x360"])
+            print(f"  {scenes:3d} scenes {wall:7.2f} s  cpu {cpu:7.2f} s  peak {peak:7.1f} MiB")
 
 
 if __name__ == "__main__":
