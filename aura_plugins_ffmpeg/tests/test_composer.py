@@ -14,7 +14,6 @@ import psutil
 import pyloudnorm
 import pytest
 import soundfile
-from aura_plugins_ffmpeg.plugin import aura_register_providers
 from loguru import logger
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw
@@ -34,6 +33,7 @@ from aura_core import (
     WordTiming,
 )
 from aura_plugins_ffmpeg import FfmpegComposer
+from aura_plugins_ffmpeg.plugin import aura_register_providers
 
 W, H, FPS = 160, 90, 10
 Frames = list[NDArray[np.int16]]
