@@ -28,7 +28,6 @@ from typing import Any
 import anyio
 from _common import header, row, spread
 from attrs import define, evolve
-from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice
 from loguru import logger
 
 from aura_core import (
@@ -41,6 +40,7 @@ from aura_core import (
     VoiceSpec,
     parse_brief,
 )
+from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice
 
 AURA = Path(sys.executable).with_name("aura")
 SPENT: dict[str, float] = defaultdict(float)
@@ -342,9 +342,9 @@ def cold_start(repeats: int) -> None:
         "s",
         f"{median / 0.5:.2f}x the 0.5 s goal: {'met' if median < 0.5 else 'NOT met'}",
     )
-    total, core, plugins = import_profile()
+    total, core_seconds, plugins = import_profile()
     print(
-        f"\n  -X importtime of `aura plugins`: {total:.2f} s of imports at top level, aura_core (with the CLI) {core:.2f} s;"
+        f"\n  -X importtime of `aura plugins`: {total:.2f} s of imports at top level, aura_core (with the CLI) {core_seconds:.2f} s;"
         "\n  per plugin package, its modules' import time and the largest import of each other package under it (>= 10 ms, nested ones overlap):"
     )
     for plugin, (own, heavy) in sorted(plugins.items(), key=lambda kv: -kv[1][0]):
