@@ -9,8 +9,6 @@ import struct
 import wave
 from pathlib import Path
 
-import av
-
 PCM_SAMPLE_RATE = 24_000
 """OpenAI's ``pcm`` format: raw 16-bit little-endian mono at 24 kHz."""
 
@@ -71,6 +69,8 @@ def wrap_pcm(path: Path) -> None:
 
 def measure_decoded(path: Path) -> tuple[float, int]:
     """Duration and sample rate of any audio file PyAV reads, by decoding every frame (exact for MP3 too)."""
+    import av
+
     try:
         with av.open(str(path)) as container:
             if not container.streams.audio:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-
-import openai
+from typing import TYPE_CHECKING
 
 from aura_core import Availability, ProviderError
 from aura_plugins_openai.failures import to_provider_error
 from aura_plugins_openai.settings import OpenAISettings
+
+if TYPE_CHECKING:
+    import openai
 
 
 def missing_key_message(settings: OpenAISettings) -> str:
@@ -20,7 +22,10 @@ def open_client(settings: OpenAISettings, *, timeout: float | None = None) -> op
     """A new ``AsyncOpenAI`` for one call (use it with ``async with``); the core middleware owns retries.
 
     Raises a permanent ``ProviderError`` when the key the server needs is not in the environment.
+    The SDK is imported here, on first use, so that registering the providers stays quick.
     """
+    import openai
+
     key = settings.api_key()
     if key is None:
         raise ProviderError(
@@ -38,6 +43,8 @@ def open_client(settings: OpenAISettings, *, timeout: float | None = None) -> op
 
 async def check_service(settings: OpenAISettings, *, model: str, model_key: str) -> Availability:
     """Whether the service is usable: key present, server reachable (models listed with a short timeout)."""
+    import openai
+
     if settings.api_key() is None:
         return Availability(False, missing_key_message(settings))
     try:

@@ -8,11 +8,13 @@ import re
 import time
 from collections.abc import Mapping
 from functools import cache
-
-import openai
+from typing import TYPE_CHECKING
 
 from aura_core import ProviderError
 from aura_plugins_openai.settings import OpenAISettings
+
+if TYPE_CHECKING:
+    import openai
 
 _KEY_SHAPED = re.compile(r"\b(sk|key|api[_-]?key)[-_][A-Za-z0-9_\-*.]{6,}", re.IGNORECASE)
 _BEARER = re.compile(r"(Bearer\s+)\S+", re.IGNORECASE)
@@ -118,6 +120,8 @@ def to_provider_error(
 
     ``model_key`` names the setting that chose ``model`` (``model``, ``tts_model``, ``image_model``).
     """
+    import openai  # already loaded: ``error`` came from it
+
     where = settings.base_url
     if isinstance(error, openai.APITimeoutError):
         return ProviderError(

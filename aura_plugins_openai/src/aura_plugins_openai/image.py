@@ -11,8 +11,6 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-import openai
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from aura_core import Availability, ImageRequest, Picture, ProviderError, ProviderSettings, record_usage
 from aura_plugins_openai.client import check_service, fingerprint_of, open_client
@@ -69,6 +67,8 @@ def image_prompt(request: ImageRequest) -> str:
 
 def save_fitted(data: bytes, width: int, height: int, out: Path) -> None:
     """Decode ``data``, scale and centre-crop it to ``width`` x ``height``, save a PNG at ``out`` (blocks)."""
+    from PIL import Image, ImageOps
+
     with Image.open(io.BytesIO(data)) as source:
         picture = ImageOps.fit(source.convert("RGB"), (width, height), Image.Resampling.LANCZOS)
     picture.save(out, format="PNG")
@@ -101,6 +101,9 @@ class OpenAIIllustrator:
 
     async def generate(self, request: ImageRequest) -> Picture:
         """Make the picture and write it to ``request.out_path`` at exactly the requested size."""
+        import openai
+        from PIL import UnidentifiedImageError
+
         s = self.settings
         model = s.image_model
         size = api_size(model, request.width, request.height, s.image_size)

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
-
-import openai
-from openai.types.chat import ChatCompletionChunk
-from openai.types.chat.completion_create_params import ResponseFormat
+from typing import TYPE_CHECKING, Any
 
 from aura_core import (
     Availability,
@@ -22,6 +18,11 @@ from aura_plugins_openai.failures import is_response_format_rejection, to_provid
 from aura_plugins_openai.prompt import SCRIPT_SCHEMA, script_messages
 from aura_plugins_openai.scene_stream import SceneStream, ScriptParseError
 from aura_plugins_openai.settings import OpenAISettings, read_settings
+
+if TYPE_CHECKING:
+    import openai
+    from openai.types.chat import ChatCompletionChunk
+    from openai.types.chat.completion_create_params import ResponseFormat
 
 PROMPT_VERSION = 1
 """Bumped whenever the prompt or schema changes what a model writes (part of the fingerprint)."""
@@ -94,6 +95,8 @@ class OpenAIScriptWriter:
 
     async def write_script(self, request: ScriptRequest) -> AsyncIterator[SceneDraft]:
         """Yield the scenes of the script for ``request`` in order, each as soon as its JSON object closes."""
+        import openai
+
         s = self.settings
         try:
             async with open_client(s) as client:

@@ -7,7 +7,6 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-import openai
 
 from aura_core import Availability, ProviderError, ProviderSettings, Speech, SpeechRequest, record_usage
 from aura_plugins_openai.audio import AudioError, measure_decoded, measure_wav, wrap_pcm
@@ -85,6 +84,8 @@ class OpenAIVoice:
 
     async def synthesize(self, request: SpeechRequest) -> Speech:
         """Stream the speech into ``request.out_path`` and return its measured duration and sample rate."""
+        import openai
+
         s = self.settings
         out = request.out_path
         speed = min(4.0, max(0.25, s.speed * request.voice.rate))
