@@ -11,10 +11,12 @@ import io
 import re
 import wave
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import av
-import numpy as np
 from attrs import frozen
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: Output formats this provider accepts, as the API spells them (codec_samplerate[_bitrate]).
 FORMAT = re.compile(r"^(?P<codec>pcm|wav|mp3|opus)_(?P<rate>\d{4,5})(?:_(?P<bitrate>\d{2,3}))?$")
@@ -58,6 +60,9 @@ def _write_wav(path: Path, samples: bytes, sample_rate: int) -> Measured:
 
 def _decode(data: bytes) -> tuple[bytes, int]:
     """Decode compressed audio with PyAV into 16-bit mono samples and their rate."""
+    import av  # imported on first use: registering the voice needs neither PyAV nor numpy
+    import numpy as np
+
     chunks: list[np.ndarray] = []
     rate = 0
     try:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import email.utils
 import time
 from collections.abc import Mapping
-from typing import Any
-
-import httpx
-from elevenlabs.core.api_error import ApiError
+from typing import TYPE_CHECKING, Any
 
 from aura_core import ProviderError
+
+if TYPE_CHECKING:
+    from elevenlabs.core.api_error import ApiError
 
 REDACTED = "[redacted]"
 
@@ -108,6 +108,9 @@ def map_error(
     exc: BaseException, *, key: str | None, voice: str, model: str, key_env: str, base_url: str | None
 ) -> ProviderError | None:
     """A ``ProviderError`` for an exception raised by an SDK call, or None when it is not the API's doing."""
+    import httpx  # both already loaded by the call that raised ``exc``
+    from elevenlabs.core.api_error import ApiError
+
     if isinstance(exc, ApiError):
         return map_api_error(exc, key=key, voice=voice, model=model, key_env=key_env)
     if isinstance(exc, httpx.TransportError):

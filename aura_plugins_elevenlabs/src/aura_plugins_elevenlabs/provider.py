@@ -11,20 +11,20 @@ import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.lowlevel
-import httpx
-from elevenlabs.client import AsyncElevenLabs
-from elevenlabs.core.request_options import RequestOptions
-from elevenlabs.types import VoiceSettings
 
 from aura_core import Availability, ProviderError, ProviderSettings, Speech, SpeechRequest, record_usage
 from aura_plugins_elevenlabs.alignment import group_words
 from aura_plugins_elevenlabs.audio import AudioFormatError, write_audio
 from aura_plugins_elevenlabs.errors import map_error
 from aura_plugins_elevenlabs.settings import ElevenLabsSettings, parse_settings
+
+if TYPE_CHECKING:
+    from elevenlabs.client import AsyncElevenLabs
+    from elevenlabs.core.request_options import RequestOptions
 
 #: A voice id as ElevenLabs makes them: 20 letters and digits. Anything else is looked up as a name.
 VOICE_ID = re.compile(r"^[A-Za-z0-9]{20}$")
@@ -85,7 +85,13 @@ class ElevenLabsVoice:
 
     @asynccontextmanager
     async def _client(self, key: str) -> AsyncIterator[AsyncElevenLabs]:
-        """An SDK client for one call, with its own connection pool closed afterwards."""
+        """An SDK client for one call, with its own connection pool closed afterwards.
+
+        The SDK and httpx are imported here, on first use, so that registering the voice stays quick.
+        """
+        import httpx
+        from elevenlabs.client import AsyncElevenLabs
+
         async with httpx.AsyncClient(timeout=self.settings.timeout, follow_redirects=True) as http:
             yield AsyncElevenLabs(
                 api_key=key,
@@ -172,6 +178,8 @@ class ElevenLabsVoice:
 
     async def synthesize(self, request: SpeechRequest) -> Speech:
         """Speak ``request.text`` into a WAV at ``request.out_path``, with word timings from the alignment."""
+        from elevenlabs.types import VoiceSettings
+
         s = self.settings
         key = self._api_key()
         if key is None:
