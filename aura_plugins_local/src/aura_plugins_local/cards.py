@@ -13,14 +13,16 @@ import random
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.lowlevel
-import numpy as np
-from PIL import Image, ImageDraw, ImageFont
 
 from aura_core import ImageRequest, Picture, ProviderError, ProviderSettings, record_usage
 from aura_plugins_local.settings import reject_unknown
+
+if TYPE_CHECKING:
+    from PIL import Image, ImageDraw, ImageFont
 
 #: Colours per style: the first two are gradient candidates, all are shape colours.
 PALETTES: dict[str, tuple[tuple[int, int, int], ...]] = {
@@ -42,6 +44,8 @@ def font_path(bold: bool = True) -> Path:
 
 @cache
 def _font(size: int) -> ImageFont.FreeTypeFont:
+    from PIL import ImageFont
+
     return ImageFont.truetype(str(font_path()), size)
 
 
@@ -66,6 +70,8 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, wi
 
 def fit_heading(text: str, width: int, height: int) -> tuple[ImageFont.FreeTypeFont, list[str]]:
     """The largest font (from 11 % of the short side down) at which ``text`` wraps inside the safe area."""
+    from PIL import Image, ImageDraw
+
     probe = ImageDraw.Draw(Image.new("L", (1, 1)))
     max_width, max_height = width * 0.84, height * 0.55
     size = max(8, int(min(width, height) * 0.11))
@@ -81,6 +87,9 @@ def fit_heading(text: str, width: int, height: int) -> tuple[ImageFont.FreeTypeF
 
 def draw_card(prompt: str, heading: str, style: str, seed: int, width: int, height: int) -> Image.Image:
     """The title card for a scene as an RGB image of ``width`` x ``height``."""
+    import numpy as np  # imported on first draw (in the worker thread): registering needs neither
+    from PIL import Image, ImageDraw
+
     digest = hashlib.sha256(f"{prompt}\x1f{style}\x1f{seed}".encode()).digest()
     rng = random.Random(digest)
     colours = palette_for(style)
@@ -178,6 +187,8 @@ class CardsIllustrator:
             request.out_path.unlink(missing_ok=True)
             raise
         record_usage(images=1)
+        from PIL import Image  # already loaded by draw_card
+
         with Image.open(request.out_path) as saved:
             width, height = saved.size
         return Picture(

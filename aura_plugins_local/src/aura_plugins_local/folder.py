@@ -13,7 +13,6 @@ from pathlib import Path
 
 import anyio
 import anyio.lowlevel
-from PIL import Image, ImageOps
 
 from aura_core import ImageRequest, Picture, ProviderError, ProviderSettings, UserError
 from aura_plugins_local.settings import reject_unknown
@@ -103,6 +102,8 @@ class FolderIllustrator:
         folder = self.path
 
         def render() -> Path:
+            from PIL import Image, ImageOps  # imported on first use, in the worker thread
+
             chosen = pick_image(list_images(folder), f"{request.heading} {request.prompt}", request.seed)
             try:
                 with Image.open(chosen) as original:

@@ -16,12 +16,10 @@ import threading
 import wave
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.lowlevel
-import numpy as np
-import numpy.typing as npt
 
 from aura_core import (
     Availability,
@@ -34,6 +32,10 @@ from aura_core import (
     record_usage,
 )
 from aura_plugins_local.settings import reject_unknown
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 #: Piper's length scale at ``VoiceSpec.rate`` 1.0: the joe voice at its own scale speaks about 195 words
 #: a minute, faster than narration; 1.3 brings it near the 150 a minute the core plans a script for.
@@ -94,6 +96,8 @@ def syllable_weight(word: str) -> float:
 
 def voiced_span(audio: npt.NDArray[np.float32], sample_rate: int) -> tuple[int, int]:
     """First and last sample (exclusive) of ``audio`` louder than 3 % of its peak, in 10 ms windows."""
+    import numpy as np
+
     window = max(1, sample_rate // 100)
     frames = len(audio) // window
     if frames == 0:
@@ -122,6 +126,7 @@ def estimate_words(words: list[str], start: float, end: float) -> list[WordTimin
 
 def _synthesize_file(model: Path, text: str, length_scale: float, pause: float, out_path: Path) -> Speech:
     """Blocking: speak ``text`` into a 16-bit mono WAV at ``out_path`` and time its words."""
+    import numpy as np
     from piper import SynthesisConfig
 
     voice = load_voice(model)
