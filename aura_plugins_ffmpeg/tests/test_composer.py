@@ -248,6 +248,51 @@ async def test_assembly_copies_segments_and_lays_narration_at_scene_starts(tmp_p
 
 
 @pytest.mark.anyio
+async def test_scenes_sharing_one_speech_file_each_get_it_at_their_start(tmp_path: Path) -> None:
+    """Two scenes with the same narration share one stored speech (one ``Speech``, one path):
+    assembly succeeds and the tone sounds at both scene starts, silent in both pauses."""
+    render = RenderSpec(width=W, height=H, fps=FPS, captions="off")
+    shared = tone(tmp_path, "same", 0.8, freq=500, amp=0.1)
+    pics = [picture(tmp_path, "p0", (200, 20, 20)), picture(tmp_path, "p1", (20, 20, 200))]
+    requests = timeline(tmp_path, [shared, shared], pics, render, pause=0.6)
+    composer = FfmpegComposer()
+    segments = await render_all(composer, requests)
+    video = await composer.assemble(
+        AssemblyRequest(segments, narration(requests), None, "off", render, tmp_path / "out.mp4")
+    )
+    assert abs(video.duration - 2.8) <= 0.1
+    mono, rate = audio_of(video.path)
+    mono = mono.mean(axis=1)
+
+    def rms(t0: float, t1: float) -> float:
+        return float(np.sqrt(np.mean(mono[int(t0 * rate) : int(t1 * rate)] ** 2)))
+
+    for start in (0.0, 1.4):
+        speaking = rms(start + 0.1, start + 0.7)
+        assert speaking > 0.01
+        assert rms(start + 0.9, start + 1.3) < speaking / 20
+
+
+@pytest.mark.anyio
+async def test_unreadable_speech_file_fails_assembly_with_provider_error(tmp_path: Path) -> None:
+    """A speech file that is not audio fails the assembly with a permanent ``ProviderError`` naming
+    it, and leaves no video behind."""
+    render = RenderSpec(width=W, height=H, fps=FPS, captions="off")
+    requests = timeline(tmp_path, [tone(tmp_path, "s0", 0.6)], [picture(tmp_path, "p0", (9, 9, 9))], render)
+    segments = await render_all(FfmpegComposer(), requests)
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"not a wave file at all" * 10)
+    speech = Speech(broken, 0.6, 22050, ())
+    out = tmp_path / "out.mp4"
+    with pytest.raises(ProviderError, match=r"broken\.wav") as raised:
+        await FfmpegComposer().assemble(
+            AssemblyRequest(segments, (Narration(speech, 0.0, "x"),), None, "off", render, out)
+        )
+    assert not raised.value.transient
+    assert not out.exists()
+
+
+@pytest.mark.anyio
 async def test_music_is_ducked_under_narration_and_loudness_is_on_target(tmp_path: Path) -> None:
     """A music bed (a 110 Hz tone) is quieter while the voice (1 kHz) speaks than in the pause,
     and the mix measures -14 LUFS within 1 LU."""

@@ -65,11 +65,13 @@ async def assemble(
         folder = Path(tmp)
         # Pass one: mix the soundtrack once to a WAV and measure its loudness.
         mix_wav = folder / "mix.wav"
-        mix = audio.soundtrack(request.narration, total, music, render.music_volume)
+        # The narration is one track piped on stdin: one input however many scenes there are.
+        mix = audio.soundtrack(total, music, render.music_volume)
         measure = audio.measure_graph(mix, mix_wav, render.loudness)
         stderr = await binary.run(
             binary.command(exe, measure.compile(), loglevel="info", threads=threads),
             what="mix the soundtrack",
+            feed=audio.narration_samples(request.narration, total),
         )
         measured = audio.parse_measurement(stderr)
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import ffmpeg
 
-from aura_core import Narration
+from aura_core import Narration, ProviderError
 
 SAMPLE_RATE = 48000
 #: Music fades in and out over this many seconds (at most a quarter of the video each).
@@ -24,45 +25,76 @@ def _samples(seconds: float) -> int:
     return round(seconds * SAMPLE_RATE)
 
 
-def _mono(stream: Any) -> Any:
-    return stream.filter("aresample", SAMPLE_RATE).filter(
-        "aformat", sample_fmts="fltp", channel_layouts="mono"
-    )
+#: One second of silence as f32le mono samples (written in pieces of at most this size).
+_SILENCE = bytes(4 * SAMPLE_RATE)
+#: ffmpeg-python input options of the narration track piped on stdin: f32le mono at 48 kHz.
+NARRATION_INPUT: Mapping[str, Any] = {"f": "f32le", "ar": SAMPLE_RATE, "ac": 1}
 
 
-def _silence(samples: int) -> Any:
-    source = ffmpeg.input(f"anullsrc=r={SAMPLE_RATE}:cl=mono", f="lavfi").audio
-    return _mono(source.filter("atrim", end_sample=samples))
+def _silence(samples: int) -> Iterator[bytes]:
+    size = 4 * samples
+    while size > 0:
+        piece = min(size, len(_SILENCE))
+        yield _SILENCE[:piece]
+        size -= piece
 
 
-def narration_track(narration: Sequence[Narration], total: float) -> Any:
-    """A mono track of ``total`` seconds: each speech at its ``start`` (sample-exact), silence between.
+def _decoded(path: Path, samples: int) -> Iterator[bytes]:
+    """The first ``samples`` samples of ``path`` as f32le mono 48 kHz (decoded and resampled by PyAV,
+    one frame at a time), padded with silence when the file is shorter."""
+    import av  # imported here: ``import aura_plugins_ffmpeg.plugin`` stays cheap
 
-    Each clip is padded (or cut) to reach the next clip's start, then all are concatenated,
-    which keeps memory flat however many scenes there are.
+    left = samples
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise ProviderError(f"the speech file {path} has no audio stream", transient=False)
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+            frames = itertools.chain(container.decode(container.streams.audio[0]), [None])
+            for frame in frames:
+                for out in resampler.resample(frame):
+                    data = out.to_ndarray().tobytes()[: 4 * left]
+                    left -= len(data) // 4
+                    yield data
+                if left <= 0:
+                    return
+    except av.FFmpegError as error:
+        raise ProviderError(f"cannot decode the speech file {path}: {error}", transient=False) from error
+    yield from _silence(left)
+
+
+def narration_samples(narration: Sequence[Narration], total: float) -> Iterator[bytes]:
+    """The narration track as f32le mono 48 kHz bytes, ``total`` seconds long: each speech at its
+    ``start`` (sample-exact), cut at the next one's start, silence between.
+
+    Blocking (iterated in a worker thread while ffmpeg reads it on stdin): one frame of one speech
+    is in memory at a time, however many scenes there are, and ffmpeg has a single narration input
+    (two scenes sharing one speech file simply read it twice).
     """
     items = sorted(narration, key=lambda n: n.start)
     end = _samples(total)
-    parts: list[Any] = []
-    lead = _samples(items[0].start) if items else end
-    if lead > 0:
-        parts.append(_silence(min(lead, end)))
+    at = 0
     for i, item in enumerate(items):
-        slot_start = _samples(item.start)
+        slot_start = min(_samples(item.start), end)
         slot_end = min(_samples(items[i + 1].start) if i + 1 < len(items) else end, end)
-        length = slot_end - slot_start
-        if length <= 0:
+        if slot_end <= slot_start:
             continue
-        clip = _mono(ffmpeg.input(str(item.speech.path)).audio)
-        parts.append(clip.filter("apad", whole_len=length).filter("atrim", end_sample=length))
-    if len(parts) == 1:
-        return parts[0].filter("asetpts", "N/SR/TB")
-    return ffmpeg.concat(*parts, v=0, a=1).filter("asetpts", "N/SR/TB")
+        yield from _silence(slot_start - at)
+        yield from _decoded(item.speech.path, slot_end - slot_start)
+        at = slot_end
+    yield from _silence(end - at)
 
 
-def soundtrack(narration: Sequence[Narration], total: float, music: Path | None, music_volume: float) -> Any:
-    """The stereo mix: narration, plus ``music`` looped to length, faded, and ducked under the voice."""
-    voice = narration_track(narration, total).filter("aformat", channel_layouts="stereo")
+def narration_track() -> Any:
+    """The narration piped on stdin (see ``narration_samples``) as a stream with exact timestamps."""
+    source = ffmpeg.input("pipe:", **NARRATION_INPUT).audio
+    return source.filter("aformat", sample_fmts="fltp", channel_layouts="mono").filter("asetpts", "N/SR/TB")
+
+
+def soundtrack(total: float, music: Path | None, music_volume: float) -> Any:
+    """The stereo mix: the narration (on stdin), plus ``music`` looped to length, faded, and ducked
+    under the voice."""
+    voice = narration_track().filter("aformat", channel_layouts="stereo")
     if music is None or music_volume <= 0:
         return voice
     fade = min(MUSIC_FADE, total / 4)

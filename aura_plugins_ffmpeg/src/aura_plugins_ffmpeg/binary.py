@@ -87,7 +87,8 @@ async def run(
 
     ``feed`` (when given) is iterated in a worker thread and written to ffmpeg's stdin with
     blocking writes (a pipe of our own: large chunks, no event-loop round trip per 64 KiB),
-    which is closed after the last chunk; ``stdout`` (when given) receives ffmpeg's stdout.
+    which is closed after the last chunk (an error making a chunk kills ffmpeg and is raised as
+    is); ``stdout`` (when given) receives ffmpeg's stdout.
     A non-zero exit raises a permanent ``ProviderError`` quoting the tail of stderr.
     On cancellation (or any error) the process is killed and waited for, and ``partial``
     files are removed, so no ffmpeg outlives the call and no half-written file is left.
@@ -123,8 +124,14 @@ async def run(
         async for chunk in process.stdout:
             into.extend(chunk)
 
+    failed: list[Exception] = []
+
     async def write_stdin(chunks: Iterable[bytes]) -> None:
-        await anyio.to_thread.run_sync(_write_all, chunks, write_end, stop, abandon_on_cancel=True)
+        try:
+            await anyio.to_thread.run_sync(_write_all, chunks, write_end, stop, abandon_on_cancel=True)
+        except Exception as error:  # noqa: BLE001 - raised below, once ffmpeg is stopped
+            failed.append(error)
+            process.kill()
 
     try:
         async with anyio.create_task_group() as group:
@@ -145,6 +152,10 @@ async def run(
                 path.unlink(missing_ok=True)
         raise
     await process.aclose()
+    if failed:
+        for path in partial:
+            path.unlink(missing_ok=True)
+        raise failed[0]
     stderr = kept.decode("utf-8", "replace")
     if code != 0:
         for path in partial:
