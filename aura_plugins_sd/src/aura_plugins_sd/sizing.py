@@ -7,8 +7,6 @@ import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from PIL import Image
-
 #: Sizes each model family was trained on (width, height); generating off these gives repeated subjects.
 NATIVE_SIZES: Mapping[str, tuple[tuple[int, int], ...]] = {
     "sd15": ((512, 512), (640, 512), (512, 640), (768, 512), (512, 768)),
@@ -36,7 +34,10 @@ def fit_png(data: bytes, width: int, height: int, out_path: Path) -> tuple[int, 
     """Scale the encoded image ``data`` to cover ``width`` x ``height``, crop the centre, write a PNG.
 
     Returns the size of the picture as decoded, before fitting.
+    Blocking (call it in a worker thread); PIL is imported here, on first use, not when the plugin loads.
     """
+    from PIL import Image
+
     try:
         with Image.open(io.BytesIO(data)) as source:
             source.load()
