@@ -179,7 +179,7 @@ class ProviderCalls:
             except Exhausted as exc:
                 causes.append(self._fall_back(stage, index, kind, links, position, exc.cause))
                 continue
-            result = self.store.commit(key, kind, link.name, result)
+            result = await self.store.commit_async(key, kind, link.name, result)
             self._done(stage, index, link, key, started=started)
             return result, link.name
         raise self._give_up(

@@ -21,9 +21,13 @@ def secret_values() -> list[str]:
     )
 
 
+#: The secrets of the run being logged (read once when its log opens), else None: read afresh.
+_run_secrets: list[str] | None = None
+
+
 def redact(text: str) -> str:
     """``text`` with every secret from the environment replaced by ``***``."""
-    for value in secret_values():
+    for value in _run_secrets if _run_secrets is not None else secret_values():
         if value in text:
             text = text.replace(value, "***")
     return text
@@ -52,7 +56,10 @@ def run_log(path: Path, run_id: str) -> Iterator[Any]:
         enqueue=False,
         encoding="utf-8",
     )
+    global _run_secrets
+    _run_secrets = secret_values()  # a run's every log line is redacted: scan the environment once
     try:
         yield logger.bind(run_id=run_id)
     finally:
+        _run_secrets = None
         logger.remove(sink)

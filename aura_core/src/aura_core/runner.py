@@ -150,10 +150,13 @@ class _Slot:
     draft: SceneDraft | None = None
     speech: Speech | None = None
     frames: int = 0
+    start_frames: int = 0  # known once ``placed`` is set
     picture: Picture | None = None
     segment: Segment | None = None
     is_end: bool = False
     voiced: anyio.Event = field(factory=anyio.Event)
+    #: set once this scene and every scene before it are voiced (its start on the timeline is known)
+    placed: anyio.Event = field(factory=anyio.Event)
     pictured: anyio.Event = field(factory=anyio.Event)
 
 
@@ -197,6 +200,7 @@ class Runner:
     _slots: dict[int, _Slot] = field(factory=dict, init=False)
     _stages: _Stages | None = field(default=None, init=False)
     _count: int | None = field(default=None, init=False)
+    _placed: int = field(default=0, init=False)
 
     def _slot(self, index: int) -> _Slot:
         if index not in self._slots:
@@ -294,6 +298,13 @@ class Runner:
         outputs = self._outputs(slot)
         outputs.speech, outputs.voice_provider = speech, provider
         slot.voiced.set()
+        while self._slot(self._placed).voiced.is_set():  # every scene up to here now has its start
+            placed = self._slot(self._placed)
+            if self._placed:
+                before = self._slots[self._placed - 1]
+                placed.start_frames = before.start_frames + before.frames
+            placed.placed.set()
+            self._placed += 1
         self.stages.item_done("voice")
 
     async def _picture(self, slot: _Slot) -> None:
@@ -327,15 +338,14 @@ class Runner:
         return self.ctx.scenes[slot.index]
 
     def _timed(self, slot: _Slot) -> Scene:
-        start_frames = sum(self._slots[i].frames for i in range(slot.index))
+        start_frames = slot.start_frames
         assert slot.draft is not None and slot.speech is not None
         scene = timed_scene(self.ctx.spec, slot.index, slot.draft, slot.speech, start_frames, slot.frames)
         self._outputs(slot).scene = scene
         return scene
 
     async def _segment(self, slot: _Slot) -> None:
-        for index in range(slot.index + 1):
-            await self._slot(index).voiced.wait()
+        await slot.placed.wait()
         await slot.pictured.wait()
         following = self._slot(slot.index + 1)
         await following.pictured.wait()

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+import anyio
 import attrs
 import cattrs
 from loguru import logger
@@ -213,6 +214,18 @@ class RunStore:
 
     def commit(self, key: str, kind: str, provider: str, result: T) -> T:
         """Move the result's files into ``artifacts/`` under ``key``, then journal it; returns the moved result."""
+        moved, files = self.place_files(key, result)
+        self._record(key, kind, provider, moved, files)
+        return moved
+
+    async def commit_async(self, key: str, kind: str, provider: str, result: T) -> T:
+        """``commit`` with the file work (fsync, checksum, rename) in a worker thread, so commits overlap."""
+        moved, files = await anyio.to_thread.run_sync(self.place_files, key, result)
+        self._record(key, kind, provider, moved, files)  # the journal row only once the files are in place
+        return moved
+
+    def place_files(self, key: str, result: T) -> tuple[T, list[tuple[str, str]]]:
+        """Fsync, checksum and rename the result's files from ``tmp/`` into ``artifacts/`` (no journal; thread-safe)."""
         moved: dict[str, Path] = {}
         files: list[tuple[str, str]] = []
         for field_name, path in _path_fields(result):
@@ -228,9 +241,7 @@ class RunStore:
             files.append((name, digest))
         if files:
             _fsync_dir(self.artifacts)
-        result = attrs.evolve(result, **moved) if moved else result  # type: ignore[misc]
-        self._record(key, kind, provider, result, files)
-        return result
+        return (attrs.evolve(result, **moved) if moved else result), files  # type: ignore[misc]
 
     def commit_value(self, key: str, kind: str, provider: str, result: Any) -> None:
         """Journal a result that has no files (a script)."""

@@ -71,7 +71,9 @@ def _wav_peak(path: Path) -> float | None:
         samples.byteswap()
     if not samples:
         return 0.0
-    return max(max(samples), -min(samples)) / 32768.0
+    # Silence is silence anywhere: 4,096 evenly spread samples tell it apart from speech.
+    sampled = samples[:: max(1, len(samples) // 4096)]
+    return max(max(sampled), -min(sampled)) / 32768.0
 
 
 def check_speech(speech: Speech, request: SpeechRequest) -> str | None:
