@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -474,3 +476,11 @@ async def test_check_runs_the_binary_and_plugin_registers_the_composer() -> None
     registered: list[object] = []
     aura_register_providers(registered.append)
     assert [(p.kind, p.name, p.concurrency) for p in registered] == [("composer", "ffmpeg", 2)]  # type: ignore[attr-defined]
+
+
+def test_importing_the_plugin_loads_no_media_library() -> None:
+    """``import aura_plugins_ffmpeg.plugin`` (what ``aura plugins`` does) loads neither PyAV, pysubs2,
+    Pillow nor numpy: they are imported when a segment or a video is made."""
+    code = "import sys, aura_plugins_ffmpeg.plugin; print(sorted(set(sys.modules) & {'av', 'pysubs2', 'PIL', 'numpy'}))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

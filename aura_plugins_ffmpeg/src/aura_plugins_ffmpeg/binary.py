@@ -20,6 +20,22 @@ _STDERR_KEEP = 256 * 1024
 TAIL_CHARS = 1500
 
 
+class Filled:
+    """A buffer of known size that ffmpeg's stdout is read into: one allocation, no growth, no copy."""
+
+    def __init__(self, size: int) -> None:
+        """An empty buffer of ``size`` bytes."""
+        self.data = bytearray(size)
+        self.length = 0
+
+    def write(self, chunk: bytes) -> None:
+        """Append ``chunk``; bytes beyond the size are counted in ``length`` but not kept."""
+        end = self.length + len(chunk)
+        if self.length < len(self.data):
+            self.data[self.length : end] = chunk[: len(self.data) - self.length]
+        self.length = end
+
+
 def locate(setting: str | None) -> str:
     """The ffmpeg binary for the ``ffmpeg`` setting.
 
@@ -81,14 +97,14 @@ async def run(
     partial: Sequence[Path] = (),
     cwd: Path | None = None,
     feed: Iterable[bytes] | None = None,
-    stdout: bytearray | None = None,
+    stdout: bytearray | Filled | None = None,
 ) -> str:
     """Run ffmpeg with ``args``; return its stderr.
 
     ``feed`` (when given) is iterated in a worker thread and written to ffmpeg's stdin with
     blocking writes (a pipe of our own: large chunks, no event-loop round trip per 64 KiB),
     which is closed after the last chunk (an error making a chunk kills ffmpeg and is raised as
-    is); ``stdout`` (when given) receives ffmpeg's stdout.
+    is); ``stdout`` (when given) receives ffmpeg's stdout (a ``Filled`` buffer when its size is known).
     A non-zero exit raises a permanent ``ProviderError`` quoting the tail of stderr.
     On cancellation (or any error) the process is killed and waited for, and ``partial``
     files are removed, so no ffmpeg outlives the call and no half-written file is left.
@@ -119,10 +135,13 @@ async def run(
             if len(kept) > _STDERR_KEEP:
                 del kept[: len(kept) - _STDERR_KEEP]
 
-    async def read_stdout(into: bytearray) -> None:
+    async def read_stdout(into: bytearray | Filled) -> None:
         assert process.stdout is not None
         async for chunk in process.stdout:
-            into.extend(chunk)
+            if isinstance(into, Filled):
+                into.write(chunk)
+            else:
+                into.extend(chunk)
 
     failed: list[Exception] = []
 

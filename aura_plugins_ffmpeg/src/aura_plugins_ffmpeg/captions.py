@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import pysubs2
 from attrs import frozen
 
 from aura_core import Narration
@@ -75,6 +74,8 @@ def _ms(seconds: float) -> int:
 
 def write_sidecars(items: Sequence[Cue], stem: Path) -> tuple[Path, Path]:
     """Write ``<stem>.srt`` and ``<stem>.vtt``; return their paths."""
+    import pysubs2  # imported here: ``import aura_plugins_ffmpeg.plugin`` stays cheap
+
     subs = pysubs2.SSAFile()
     for cue in items:
         subs.append(pysubs2.SSAEvent(start=_ms(cue.start), end=_ms(cue.end), text=" ".join(cue.words)))
@@ -90,6 +91,8 @@ def _escape(word: str) -> str:
 
 def write_ass(items: Sequence[Cue], path: Path, width: int, height: int) -> None:
     """Write the ASS file to burn: white bold text, the word being said in yellow when timings are known."""
+    import pysubs2  # imported here: ``import aura_plugins_ffmpeg.plugin`` stays cheap
+
     subs = pysubs2.SSAFile()
     subs.info["PlayResX"] = str(width)
     subs.info["PlayResY"] = str(height)

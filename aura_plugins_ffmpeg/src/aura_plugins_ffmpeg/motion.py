@@ -14,7 +14,6 @@ from typing import Any
 
 import ffmpeg
 from attrs import frozen
-from PIL import Image
 
 from aura_core import ProviderError
 
@@ -73,8 +72,9 @@ class Sampler:
     interpolating ``perspective`` filter.
     """
 
-    def __init__(self, raw: bytes | bytearray, width: int, height: int, factor: int) -> None:
-        """``raw`` is one yuv420p frame of ``width * factor`` x ``height * factor``."""
+    def __init__(self, raw: bytearray, width: int, height: int, factor: int) -> None:
+        """``raw`` is one yuv420p frame of ``width * factor`` x ``height * factor``; the planes are
+        views of it (no copy), so the still is in memory once."""
         big_w, big_h = width * factor, height * factor
         luma = big_w * big_h
         chroma = (big_w // 2) * (big_h // 2)
@@ -82,16 +82,27 @@ class Sampler:
             raise ProviderError(
                 f"the upsampled still has {len(raw)} bytes, expected {luma + 2 * chroma}", transient=False
             )
-        data = bytes(raw)
+        import numpy as np  # imported here (with Pillow): ``import aura_plugins_ffmpeg.plugin`` stays cheap
+        from PIL import Image
+
+        view = np.frombuffer(raw, dtype=np.uint8)
         self.width, self.height, self.factor = width, height, factor
         self._planes = (
-            Image.frombuffer("L", (big_w, big_h), data[:luma], "raw", "L", 0, 1),
-            Image.frombuffer("L", (big_w // 2, big_h // 2), data[luma : luma + chroma], "raw", "L", 0, 1),
-            Image.frombuffer("L", (big_w // 2, big_h // 2), data[luma + chroma :], "raw", "L", 0, 1),
+            Image.frombuffer("L", (big_w, big_h), view[:luma], "raw", "L", 0, 1),
+            Image.frombuffer("L", (big_w // 2, big_h // 2), view[luma : luma + chroma], "raw", "L", 0, 1),
+            Image.frombuffer("L", (big_w // 2, big_h // 2), view[luma + chroma :], "raw", "L", 0, 1),
         )
+
+    @staticmethod
+    def size(width: int, height: int, factor: int) -> int:
+        """The bytes of the yuv420p still a ``width`` x ``height`` frame upsampled ``factor`` times takes."""
+        big_w, big_h = width * factor, height * factor
+        return big_w * big_h + 2 * (big_w // 2) * (big_h // 2)
 
     def frame(self, box: tuple[float, float, float, float]) -> tuple[bytes, bytes, bytes]:
         """The Y, U and V planes of the frame showing ``box`` (left, top, right, bottom in frame pixels)."""
+        from PIL import Image
+
         left, top, right, bottom = box
         k = self.factor
         luma = self._planes[0].transform(

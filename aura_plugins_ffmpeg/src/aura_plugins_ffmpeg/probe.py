@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 from attrs import frozen
 
 
@@ -23,6 +22,8 @@ class Probe:
 
 def probe(path: Path) -> Probe:
     """Measure ``path`` (blocking: call it in a worker thread)."""
+    import av  # imported here: ``import aura_plugins_ffmpeg.plugin`` stays cheap
+
     with av.open(str(path)) as container:
         video = container.streams.video[0] if container.streams.video else None
         audio = container.streams.audio[0] if container.streams.audio else None

@@ -20,7 +20,7 @@ import anyio
 import ffmpeg
 from attrs import frozen
 
-from aura_core import Narration, SegmentRequest
+from aura_core import Narration, ProviderError, SegmentRequest
 from aura_plugins_ffmpeg import binary, captions
 from aura_plugins_ffmpeg.encoders import Encoder
 from aura_plugins_ffmpeg.motion import (
@@ -80,13 +80,19 @@ async def load_still(
         render.height,
         factor,
     )
-    raw = bytearray()
+    # Read into one buffer of the exact size: no growth, no copy (the still is large at 1080p).
+    raw = binary.Filled(Sampler.size(render.width, render.height, factor))
     await binary.run(
         binary.command(exe, graph.compile(), threads=1),
         what=f"decode the picture of scene {index}",
         stdout=raw,
     )
-    return await anyio.to_thread.run_sync(Sampler, raw, render.width, render.height, factor)
+    if raw.length != len(raw.data):
+        raise ProviderError(
+            f"the upsampled still of scene {index} has {raw.length} bytes, expected {len(raw.data)}",
+            transient=False,
+        )
+    return Sampler(raw.data, render.width, render.height, factor)
 
 
 def motion_frames(sampler: Sampler, move: Move, frames: int) -> Iterator[bytes]:
@@ -176,16 +182,18 @@ async def render(
     out = request.out_path
     folder = Path(tempfile.mkdtemp(prefix=f".{out.stem}-", dir=out.parent))
     try:
-        picture = request.picture.path if request.picture is not None else None
-        sampler = await load_still(exe, picture, index, request, factor)
         if plan.transition is not None:
-            # The next scene's first frame, sampled exactly as the next segment will sample it.
+            # The next scene's first frame, sampled exactly as the next segment will sample it;
+            # its still is freed before this scene's is loaded, so one still is held at a time.
             nxt = request.next_picture.path if request.next_picture is not None else None
             following = await load_still(exe, nxt, index + 1, request, factor)
             box = window(move_for(index + 1, zoom), render.width, render.height, 0.0)
             first = b"".join(await anyio.to_thread.run_sync(following.frame, box))
             del following
             await anyio.to_thread.run_sync((folder / NEXT_FRAME).write_bytes, first)
+            del first
+        picture = request.picture.path if request.picture is not None else None
+        sampler = await load_still(exe, picture, index, request, factor)
         burn = caption_file(request, folder)
         graph = build(request, plan, encoder, burn=burn, threads=threads)
         args = binary.command(exe, graph.compile(), threads=1, global_args=encoder.global_args)
