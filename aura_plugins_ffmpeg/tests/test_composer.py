@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import subprocess
-import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -34,6 +32,7 @@ from aura_core import (
     UserError,
     WordTiming,
 )
+from aura_core.testing import probe_entry_point
 from aura_plugins_ffmpeg import FfmpegComposer
 from aura_plugins_ffmpeg.plugin import aura_register_providers
 
@@ -479,8 +478,8 @@ async def test_check_runs_the_binary_and_plugin_registers_the_composer() -> None
 
 
 def test_importing_the_plugin_loads_no_media_library() -> None:
-    """``import aura_plugins_ffmpeg.plugin`` (what ``aura plugins`` does) loads neither PyAV, pysubs2,
-    Pillow nor numpy: they are imported when a segment or a video is made."""
-    code = "import sys, aura_plugins_ffmpeg.plugin; print(sorted(set(sys.modules) & {'av', 'pysubs2', 'PIL', 'numpy'}))"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    """Loading the ``ffmpeg`` entry point and registering its composer (what ``aura plugins`` does) loads
+    neither PyAV, pysubs2, Pillow nor numpy: they are imported when a segment or a video is made."""
+    probe = probe_entry_point("ffmpeg", ("av", "pysubs2", "PIL", "numpy"))
+    assert probe.providers == [("composer", "ffmpeg")]
+    assert probe.heavy == []

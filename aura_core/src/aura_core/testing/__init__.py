@@ -7,6 +7,7 @@ from aura_core.testing.contract import (
     ContractViolation,
     check_provider,
 )
+from aura_core.testing.entry_point import EntryPointProbe, probe_entry_point
 from aura_core.testing.fakes import (
     FakeComposer,
     FakeIllustrator,
@@ -24,6 +25,7 @@ __all__ = [
     "CheckResult",
     "ContractReport",
     "ContractViolation",
+    "EntryPointProbe",
     "FakeComposer",
     "FakeIllustrator",
     "FakeScriptWriter",
@@ -32,6 +34,7 @@ __all__ = [
     "check_provider",
     "collect_usage",
     "fake_providers",
+    "probe_entry_point",
     "write_gradient_png",
     "write_tone_wav",
 ]
