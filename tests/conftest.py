@@ -157,7 +157,17 @@ raise ImportError("aura_broken needs the package 'nonexistent-sdk', which is not
 '''
 
 
-def _write_distribution(root: Path, dist: str, package: str, entry_name: str, plugin_source: str) -> Path:
+def write_distribution(
+    root: Path,
+    dist: str,
+    package: str,
+    entry_name: str,
+    plugin_source: str,
+    *,
+    version: str = "1.2.3",
+    dependencies: tuple[str, ...] = ("aura-core",),
+) -> Path:
+    """Write the source tree of a one-module plugin distribution (hatchling) under ``root``; returns its folder."""
     folder = root / dist
     (folder / "src" / package).mkdir(parents=True)
     (folder / "pyproject.toml").write_text(
@@ -169,9 +179,9 @@ def _write_distribution(root: Path, dist: str, package: str, entry_name: str, pl
 
             [project]
             name = "{dist}"
-            version = "1.2.3"
+            version = "{version}"
             requires-python = ">=3.11"
-            dependencies = ["aura-core"]
+            dependencies = {json.dumps(list(dependencies))}
 
             [project.entry-points.aura]
             {entry_name} = "{package}.plugin"
@@ -192,10 +202,16 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A site folder holding the installed ``aura-thirdparty`` and ``aura-broken`` distributions."""
     root = tmp_path_factory.mktemp("plugin-src")
     site = tmp_path_factory.mktemp("plugin-site")
-    sources = [
-        _write_distribution(root, "aura-thirdparty", "aura_thirdparty", "thirdparty", _THIRDPARTY_PLUGIN),
-        _write_distribution(root, "aura-broken", "aura_broken", "broken", _BROKEN_PLUGIN),
-    ]
+    install_into(
+        site,
+        write_distribution(root, "aura-thirdparty", "aura_thirdparty", "thirdparty", _THIRDPARTY_PLUGIN),
+        write_distribution(root, "aura-broken", "aura_broken", "broken", _BROKEN_PLUGIN),
+    )
+    return site
+
+
+def install_into(target: Path, *sources: Path) -> Path:
+    """``pip install`` distributions from source folders into ``target`` (never into the venv), offline."""
     subprocess.run(
         [
             sys.executable,
@@ -208,14 +224,14 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--no-index",
             "--disable-pip-version-check",
             "--target",
-            str(site),
+            str(target),
             *map(str, sources),
         ],
         check=True,
         capture_output=True,
         timeout=120,
     )
-    return site
+    return target
 
 
 def _default_sigint() -> None:

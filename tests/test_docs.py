@@ -24,6 +24,8 @@ import pytest
 
 from aura_core import hookspecs
 
+from .conftest import install_into
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 AURA = Path(sys.executable).with_name("aura")
@@ -220,27 +222,7 @@ EXAMPLE = DOCS / "examples" / "aura-plugin-stripes"
 @pytest.fixture(scope="module")
 def example_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The docs' example plugin, pip-installed into a temp folder (never into the venv)."""
-    target = tmp_path_factory.mktemp("stripes-site")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "--disable-pip-version-check",
-            "--target",
-            str(target),
-            str(EXAMPLE),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    return target
+    return install_into(tmp_path_factory.mktemp("stripes-site"), EXAMPLE)
 
 
 def _with_site(site: Path) -> dict[str, str]:

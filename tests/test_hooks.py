@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import install_into, write_distribution
+
 AURA = Path(sys.executable).with_name("aura")
 
 _PLUGIN = '''\
@@ -64,53 +66,16 @@ def aura_event(event):
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with the ``aura-hooked`` distribution installed in it."""
-    source = tmp_path_factory.mktemp("hooked-src") / "aura-hooked"
-    (source / "src" / "aura_hooked").mkdir(parents=True)
-    (source / "pyproject.toml").write_text(
-        textwrap.dedent(
-            """\
-            [build-system]
-            requires = ["hatchling"]
-            build-backend = "hatchling.build"
-
-            [project]
-            name = "aura-hooked"
-            version = "0.3.0"
-            requires-python = ">=3.11"
-            dependencies = ["aura-core", "click"]
-
-            [project.entry-points.aura]
-            hooked = "aura_hooked.plugin"
-
-            [tool.hatch.build.targets.wheel]
-            packages = ["src/aura_hooked"]
-            """
-        ),
-        encoding="utf-8",
+    source = write_distribution(
+        tmp_path_factory.mktemp("hooked-src"),
+        "aura-hooked",
+        "aura_hooked",
+        "hooked",
+        _PLUGIN,
+        version="0.3.0",
+        dependencies=("aura-core", "click"),
     )
-    (source / "src" / "aura_hooked" / "__init__.py").write_text('"""aura-hooked."""\n')
-    (source / "src" / "aura_hooked" / "plugin.py").write_text(_PLUGIN, encoding="utf-8")
-    target = tmp_path_factory.mktemp("hooked-site")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "--disable-pip-version-check",
-            "--target",
-            str(target),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    return target
+    return install_into(tmp_path_factory.mktemp("hooked-site"), source)
 
 
 def _aura(site: Path, *args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
