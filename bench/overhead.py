@@ -352,66 +352,22 @@ def cold_start(repeats: int) -> None:
         print(f"    {plugin:<26}{own * 1000:>6.0f} ms   {names}")
 
 
-#: The core changes ``what_if`` simulates, cumulatively, in this order.
-WHAT_IF = (
-    ("wait", "Runner._segment skips voice events already set"),
-    ("fsync", "+ the store does not fsync"),
-    ("peak", "+ check_speech's peak from <= 4096 samples"),
-    ("redact", "+ secret values read from the environment once"),
-)
+#: The core change ``what_if`` simulates (the runner fixes it used to simulate are in the core since f6eea2b).
+WHAT_IF = (("fsync", "the store does not fsync"),)
 
 
 def what_if(
     scenes: int, folder: Path, upto: str, repeats: int = 1, profiled: bool = False
 ) -> list[tuple[float, float]]:
-    """Runner ms per scene of one run with changes to the core simulated in this process only.
+    """Runner ms per scene of one run with ``os.fsync`` doing nothing, in this process only.
 
-    ``wait``: ``anyio.Event.wait`` returns at once when the event is already set (no checkpoint), as
-    ``Runner._segment`` would if it skipped set events; ``fsync``: ``os.fsync`` does nothing (what the
-    store's durability costs); ``peak``: ``validation._wav_peak`` looks at a stride of the samples;
-    ``redact``: ``logs.secret_values`` is computed once. Each includes the ones before it.
     Returns (runner wall ms per scene, runner CPU ms per scene) of each run.
     """
-    import array
-    import functools
     import os
 
-    from aura_core import logs, validation
-
-    names = [name for name, _label in WHAT_IF]
-    wanted = set(names[: names.index(upto) + 1])
-    from anyio._backends import _asyncio
-
-    event_class = _asyncio.Event  # what anyio.Event() makes on asyncio
-    saved = (event_class.wait, os.fsync, validation._wav_peak, logs.secret_values)
-    original_wait, _fsync, _peak, original_secrets = saved
-
-    async def wait(self: Any) -> None:
-        if not self.is_set():
-            await original_wait(self)
-
-    def strided_peak(path: Path) -> float | None:
-        import wave
-
-        try:
-            with wave.open(str(path), "rb") as wav:
-                if wav.getsampwidth() != 2:
-                    return None
-                frames = wav.readframes(wav.getnframes())
-        except (wave.Error, EOFError, OSError):
-            return None
-        samples = array.array("h", frames)
-        samples = samples[:: max(1, len(samples) // 4096)]
-        return max(max(samples), -min(samples)) / 32768.0 if samples else 0.0
-
-    if "wait" in wanted:
-        event_class.wait = wait  # type: ignore[method-assign]
-    if "fsync" in wanted:
-        os.fsync = lambda fd: None
-    if "peak" in wanted:
-        validation._wav_peak = strided_peak
-    if "redact" in wanted:
-        logs.secret_values = functools.cache(original_secrets)
+    assert upto == "fsync"
+    saved = os.fsync
+    os.fsync = lambda fd: None
     try:
         if profiled:
             profile(scenes, folder, 25)
@@ -422,7 +378,7 @@ def what_if(
             results.append(((wall - inside) / scenes * 1000, cpu))
         return results
     finally:
-        event_class.wait, os.fsync, validation._wav_peak, logs.secret_values = saved  # type: ignore[method-assign]
+        os.fsync = saved
 
 
 def main(argv: list[str] | None = None) -> None:
