@@ -32,63 +32,18 @@ PLUGIN = '''\
 
 import os
 
-from attrs import define
-
 from aura_core import hookimpl
 from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice
-
-
-def _log(line):
-    path = os.environ.get("AURA_TP_CALL_LOG")
-    if path:
-        with open(path, "a", encoding="utf-8") as log:
-            log.write(line + "\\n")
-
-
-@define
-class Writer(FakeScriptWriter):
-    async def write_script(self, request):
-        async for draft in FakeScriptWriter.write_script(self, request):
-            yield draft
-        _log("script")
-
-
-@define
-class Voice(FakeVoice):
-    async def synthesize(self, request):
-        speech = await FakeVoice.synthesize(self, request)
-        _log(f"voice\\t{request.text}")
-        return speech
-
-
-@define
-class Illustrator(FakeIllustrator):
-    async def generate(self, request):
-        picture = await FakeIllustrator.generate(self, request)
-        _log(f"image\\t{request.prompt}\\t{request.seed}")
-        return picture
-
-
-@define
-class Composer(FakeComposer):
-    async def render_scene(self, request):
-        segment = await FakeComposer.render_scene(self, request)
-        _log(f"segment\\t{request.scene.index}")
-        return segment
-
-    async def assemble(self, request):
-        video = await FakeComposer.assemble(self, request)
-        _log("assemble")
-        return video
 
 
 @hookimpl
 def aura_register_providers(register):
     latency = float(os.environ.get("AURA_TP_LATENCY", "0"))
-    register(Writer(name="tp-llm", latency=latency, auto=False))
-    register(Voice(name="tp-voice", latency=latency, auto=False))
-    register(Illustrator(name="tp-image", latency=latency, auto=False))
-    register(Composer(name="tp-composer", latency=latency, auto=False))
+    log = os.environ.get("AURA_TP_CALL_LOG") or None
+    register(FakeScriptWriter(name="tp-llm", latency=latency, auto=False, call_log=log))
+    register(FakeVoice(name="tp-voice", latency=latency, auto=False, call_log=log))
+    register(FakeIllustrator(name="tp-image", latency=latency, auto=False, call_log=log))
+    register(FakeComposer(name="tp-composer", latency=latency, auto=False, call_log=log))
 '''
 
 

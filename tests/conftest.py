@@ -82,72 +82,16 @@ class PartialVoice(FakeVoice):
         return await FakeVoice.synthesize(self, request)
 
 
-def _log_call(line: str) -> None:
-    path = os.environ.get("AURA_TP_CALL_LOG")
-    if path:
-        with open(path, "a", encoding="utf-8") as log:
-            log.write(line + "\\n")
-
-
-@define
-class LoggedWriter(FakeScriptWriter):
-    """A script writer that logs a finished script."""
-
-    async def write_script(self, request):  # type: ignore[no-untyped-def]
-        """Stream the fake script, then log the call."""
-        async for draft in FakeScriptWriter.write_script(self, request):
-            yield draft
-        _log_call("script")
-
-
-@define
-class LoggedIllustrator(FakeIllustrator):
-    """An illustrator that logs each finished picture by its prompt."""
-
-    async def generate(self, request):  # type: ignore[no-untyped-def]
-        """Make the picture, then log the call."""
-        picture = await FakeIllustrator.generate(self, request)
-        _log_call(f"image\\t{request.prompt}\\t{request.seed}")
-        return picture
-
-
-@define
-class LoggedComposer(FakeComposer):
-    """A composer that logs each finished segment and assembly."""
-
-    async def render_scene(self, request):  # type: ignore[no-untyped-def]
-        """Render the stand-in segment, then log the call."""
-        segment = await FakeComposer.render_scene(self, request)
-        _log_call(f"segment\\t{request.scene.index}")
-        return segment
-
-    async def assemble(self, request):  # type: ignore[no-untyped-def]
-        """Assemble the stand-in video, then log the call."""
-        video = await FakeComposer.assemble(self, request)
-        _log_call("assemble")
-        return video
-
-
-def _logged_voice(base):  # type: ignore[no-untyped-def]
-    @define
-    class LoggedVoice(base):  # type: ignore[misc,valid-type]
-        async def synthesize(self, request):  # type: ignore[no-untyped-def]
-            speech = await base.synthesize(self, request)
-            _log_call(f"voice\\t{request.text}")
-            return speech
-
-    return LoggedVoice
-
-
 @hookimpl
 def aura_register_providers(register):  # type: ignore[no-untyped-def]
     """Register one fake of every kind, named tp-*."""
     latency = float(os.environ.get("AURA_TP_LATENCY", "0"))
-    register(LoggedWriter(name="tp-llm", latency=latency, faults=_faults("tp-llm"), auto=False))
-    voice = _logged_voice(PartialVoice if os.environ.get("AURA_TP_PARTIAL") else FakeVoice)
-    register(voice(name="tp-voice", latency=latency, faults=_faults("tp-voice"), auto=False))
-    register(LoggedIllustrator(name="tp-image", latency=latency, faults=_faults("tp-image"), auto=False))
-    register(LoggedComposer(name="tp-composer", latency=latency, faults=_faults("tp-composer"), auto=False))
+    log = os.environ.get("AURA_TP_CALL_LOG") or None
+    register(FakeScriptWriter(name="tp-llm", latency=latency, faults=_faults("tp-llm"), auto=False, call_log=log))
+    voice = PartialVoice if os.environ.get("AURA_TP_PARTIAL") else FakeVoice
+    register(voice(name="tp-voice", latency=latency, faults=_faults("tp-voice"), auto=False, call_log=log))
+    register(FakeIllustrator(name="tp-image", latency=latency, faults=_faults("tp-image"), auto=False, call_log=log))
+    register(FakeComposer(name="tp-composer", latency=latency, faults=_faults("tp-composer"), auto=False, call_log=log))
 '''
 
 _BROKEN_PLUGIN = '''\

@@ -93,6 +93,8 @@ class _Fake:
     auto: bool = True
     calls: int = 0
     available: bool = True
+    #: a file that gets one line per finished call, appended (so counts add up across processes)
+    call_log: str | Path | None = None
 
     async def _enter(self) -> None:
         self.calls += 1
@@ -100,6 +102,11 @@ class _Fake:
         if self.latency:
             await anyio.sleep(self.latency)
         await self.faults.maybe_fail(self.name, number)
+
+    def _finished(self, line: str) -> None:
+        if self.call_log is not None:
+            with Path(self.call_log).open("a", encoding="utf-8") as log:
+                log.write(line + "\n")
 
     async def check(self) -> Availability:
         """Fakes are available unless told otherwise."""
@@ -131,6 +138,7 @@ class FakeScriptWriter(_Fake):
             yield SceneDraft(
                 heading=f"Scene {index + 1}", narration=narration, visual_prompt=f"{words[0]} over {words[1]}"
             )
+        self._finished("script")
 
 
 def write_tone_wav(path: Path, seconds: float, rate: int = 16000, frequency: float = 200.0) -> None:
@@ -168,6 +176,7 @@ class FakeVoice(_Fake):
         timings = tuple(
             WordTiming(w, round(i * step, 4), round((i + 1) * step, 4)) for i, w in enumerate(words)
         )
+        self._finished(f"voice\t{request.text}")
         return Speech(
             path=request.out_path,
             duration=round(int(seconds * self.sample_rate) / self.sample_rate, 6),
@@ -213,6 +222,7 @@ class FakeIllustrator(_Fake):
             raise ProviderError(f"{self.name}: cannot draw {request.width}x{request.height}", transient=False)
         await self._enter()
         write_gradient_png(request.out_path, request.width, request.height, request.seed)
+        self._finished(f"image\t{request.prompt}\t{request.seed}")
         return Picture(
             path=request.out_path, width=request.width, height=request.height, source=self.name, license="CC0"
         )
@@ -235,6 +245,7 @@ class FakeComposer(_Fake):
             f"segment {request.scene.index} {request.scene.duration:.3f}s {picture}\n"
         )
         render = request.render
+        self._finished(f"segment\t{request.scene.index}")
         return Segment(
             path=request.out_path,
             index=request.scene.index,
@@ -254,6 +265,7 @@ class FakeComposer(_Fake):
         request.out_path.write_text("".join(parts))
         duration = sum(s.duration for s in request.segments)
         render = request.render
+        self._finished("assemble")
         return Video(
             path=request.out_path,
             duration=duration,
