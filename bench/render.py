@@ -1,17 +1,25 @@
 """Render benchmark: aura's ffmpeg composer vs MoviePy 2 vs the encode-only floor.
 
 The composition: 6 scenes x 5 s, 1280x720, 30 fps, zoom 1.0 -> 1.1, 0.5 s crossfades, one
-narration track, x264 veryfast CRF 23. Each contender runs in its own child process; wall time
-and peak RSS (the child and all its children, sampled every 20 ms with psutil) are reported.
+narration track, x264 veryfast CRF 23. Each contender runs in its own child process; wall time,
+CPU time and peak RSS (the child and all its children, sampled every 20 ms with psutil) are reported.
+
+The floor is ffmpeg encoding this composition's own frames (aura's video decoded beforehand to
+raw frames, untimed) and its narration with aura's encoder settings: the cost of the encode alone,
+which no renderer of this video can go under. The still floor (one picture, nothing moves) is
+printed as a lower reference; x264 codes a still almost for free.
+
 Then aura's peak memory for 10 and 100 (shorter) scenes.
 
-Run: ``.venv/bin/python bench/render.py`` (``--skip-moviepy`` to leave MoviePy out).
+Run: ``.venv/bin/python bench/render.py`` (``--skip-moviepy`` to leave MoviePy out,
+``--repeat 3`` for min / median / max).
 """
 
 from __future__ import annotations
 
 import argparse
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -70,6 +78,7 @@ def prepare(folder: Path, scenes: int, seconds: float, width: int, height: int) 
 async def run_aura(folder: Path, scenes: int, seconds: float, width: int, height: int) -> None:
     """Render with aura's composer: segments two at a time (its concurrency), then assembly."""
     import anyio
+    from loguru import logger
 
     from aura_core import (
         AssemblyRequest,
@@ -83,6 +92,7 @@ async def run_aura(folder: Path, scenes: int, seconds: float, width: int, height
     )
     from aura_plugins_ffmpeg import FfmpegComposer
 
+    logger.remove()  # the composer's debug lines are not the benchmark's output
     composer = FfmpegComposer(zoom=ZOOM)
     render = RenderSpec(
         width=width,
@@ -156,8 +166,48 @@ def run_moviepy(folder: Path) -> None:
     )
 
 
+def encoder_args() -> list[str]:
+    """aura's x264 settings for this composition (the floors use exactly these)."""
+    from aura_plugins_ffmpeg import encoders
+
+    return [*encoders.software("h264", "standard").args, "-g", str(FPS * 2), "-pix_fmt", "yuv420p"]
+
+
+def decode_frames(folder: Path) -> None:
+    """Decode aura's video to raw yuv420p frames (``frames.yuv``): the floor's input, made untimed."""
+    import imageio_ffmpeg
+
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            *("-hide_banner", "-loglevel", "error", "-y", "-i", str(folder / "aura.mp4")),
+            *("-f", "rawvideo", "-pix_fmt", "yuv420p", str(folder / "frames.yuv")),
+        ],
+        check=True,
+    )
+
+
 def run_floor(folder: Path) -> None:
-    """Encode-only floor: ffmpeg encodes as many frames of one still picture, same encoder settings."""
+    """Encode-only floor: ffmpeg encodes the very frames of the composition (aura's video decoded
+    beforehand to raw yuv420p) and the narration, with aura's settings: what any renderer must pay
+    for this video once its frames exist."""
+    import imageio_ffmpeg
+
+    raw = ("-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{WIDTH}x{HEIGHT}", "-framerate", str(FPS))
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            *("-hide_banner", "-loglevel", "error", "-y", *raw, "-i", str(folder / "frames.yuv")),
+            *("-i", str(folder / "narration.wav"), "-map", "0:v", "-map", "1:a", *encoder_args()),
+            *("-c:a", "aac", "-b:a", "192k", "-movflags", "+faststart", str(folder / "floor.mp4")),
+        ],
+        check=True,
+    )
+
+
+def run_still_floor(folder: Path) -> None:
+    """A lower reference: ffmpeg encodes as many frames of one still picture (nothing moves, so x264
+    codes almost every frame as a skip), video only."""
     import imageio_ffmpeg
 
     frames = round(SCENES * SCENE_SECONDS * FPS)
@@ -165,9 +215,8 @@ def run_floor(folder: Path) -> None:
         [
             imageio_ffmpeg.get_ffmpeg_exe(),
             *("-hide_banner", "-loglevel", "error", "-y", "-i", str(folder / "p0.png")),
-            *("-vf", f"loop=loop={frames - 1}:size=1:start=0,settb=1/{FPS},setpts=N,format=yuv420p"),
-            *("-frames:v", str(frames), "-c:v", "libx264", "-preset", "veryfast", "-crf", "23"),
-            str(folder / "floor.mp4"),
+            *("-vf", f"loop=loop={frames - 1}:size=1:start=0,settb=1/{FPS},setpts=N"),
+            *("-frames:v", str(frames), *encoder_args(), str(folder / "still.mp4")),
         ],
         check=True,
     )
@@ -197,15 +246,31 @@ def measure(argv: list[str]) -> tuple[float, float, float]:
     return time.perf_counter() - start, peak / 2**20, _children_cpu() - cpu
 
 
+def spread(values: list[float]) -> str:
+    """``min / median / max`` of sorted ``values`` (just the value when there is one)."""
+    if len(values) == 1:
+        return f"{values[0]:6.2f}"
+    return f"{values[0]:.2f} / {statistics.median(values):.2f} / {values[-1]:.2f}"
+
+
+def medians(runs: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+    """The median wall time, peak memory and CPU time of ``runs``."""
+    wall, peak, cpu = (statistics.median(r[i] for r in runs) for i in range(3))
+    return wall, peak, cpu
+
+
 def main() -> None:
     """Prepare the inputs, run each contender in turn, print the figures and their ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--one", choices=["aura", "moviepy", "floor"], help=argparse.SUPPRESS)
+    parser.add_argument("--one", choices=["aura", "moviepy", "floor", "still-floor"], help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--scenes", type=int, default=SCENES, help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=float, default=SCENE_SECONDS, help=argparse.SUPPRESS)
     parser.add_argument("--size", default=f"{WIDTH}x{HEIGHT}", help=argparse.SUPPRESS)
     parser.add_argument("--skip-moviepy", action="store_true", help="leave MoviePy out (it is slow)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of aura and the floors (MoviePy runs once)"
+    )
     args = parser.parse_args()
     if args.one is not None:
         width, height = (int(v) for v in args.size.split("x"))
@@ -215,28 +280,43 @@ def main() -> None:
             anyio.run(run_aura, args.folder, args.scenes, args.seconds, width, height)
         elif args.one == "moviepy":
             run_moviepy(args.folder)
-        else:
+        elif args.one == "floor":
             run_floor(args.folder)
+        else:
+            run_still_floor(args.folder)
         return
 
     with tempfile.TemporaryDirectory(prefix="aura-bench-") as tmp:
         folder = Path(tmp)
         prepare(folder, SCENES, SCENE_SECONDS, WIDTH, HEIGHT)
         print(
-            f"composition: {SCENES} scenes x {SCENE_SECONDS:g} s, {WIDTH}x{HEIGHT}, {FPS} fps, x264 veryfast CRF 23"
+            f"composition: {SCENES} scenes x {SCENE_SECONDS:g} s, {WIDTH}x{HEIGHT}, {FPS} fps, "
+            f"x264 veryfast CRF 23; {args.repeat} run(s) each, min / median / max"
         )
-        results = {}
-        for name in ("floor", "aura", "moviepy"):
-            if name == "moviepy" and args.skip_moviepy:
-                continue
-            results[name] = measure(["--one", name, "--folder", str(folder)])
-            wall, peak, cpu = results[name]
-            print(f"  {name:8s} {wall:7.2f} s  cpu {cpu:7.2f} s  peak {peak:7.1f} MiB")
-        aura, floor = results["aura"], results["floor"]
-        print(f"  aura / floor time: {aura[0] / floor[0]:.2f}x; cpu: {aura[2] / floor[2]:.2f}x")
+        names = ["aura", "floor", "still-floor"] + ([] if args.skip_moviepy else ["moviepy"])
+        results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in names}
+        for round_ in range(args.repeat):
+            for name in names:  # interleaved, so a busy moment of the machine hits every contender
+                if name == "moviepy" and round_ > 0:
+                    continue  # one MoviePy run is enough: it is an order of magnitude slower
+                results[name].append(measure(["--one", name, "--folder", str(folder)]))
+                if name == "aura" and round_ == 0:
+                    decode_frames(folder)
+        for name in names:
+            runs = results[name]
+            walls, peaks, cpus = (sorted(r[i] for r in runs) for i in range(3))
+            print(
+                f"  {name:11s} wall {spread(walls)} s  cpu {spread(cpus)} s  peak {statistics.median(peaks):7.1f} MiB"
+            )
+        aura, floor = medians(results["aura"]), medians(results["floor"])
+        print(
+            f"  aura / floor (same frames, median): time {aura[0] / floor[0]:.2f}x; cpu {aura[2] / floor[2]:.2f}x"
+        )
         if "moviepy" in results:
-            moviepy = results["moviepy"]
-            print(f"  moviepy / aura time: {moviepy[0] / aura[0]:.1f}x; memory: {moviepy[1] / aura[1]:.1f}x")
+            moviepy = medians(results["moviepy"])
+            print(
+                f"  moviepy / aura: time {moviepy[0] / aura[0]:.1f}x; peak memory {moviepy[1] / aura[1]:.1f}x"
+            )
 
     print("memory vs scene count (aura, 1 s scenes, 640x360):")
     for scenes in (10, 100):

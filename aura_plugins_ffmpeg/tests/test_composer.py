@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from aura_core import (
     WordTiming,
 )
 from aura_core.testing import probe_entry_point
-from aura_plugins_ffmpeg import FfmpegComposer
+from aura_plugins_ffmpeg import FfmpegComposer, audio, encoders
 from aura_plugins_ffmpeg.plugin import aura_register_providers
 
 W, H, FPS = 160, 90, 10
@@ -293,6 +294,64 @@ async def test_unreadable_speech_file_fails_assembly_with_provider_error(tmp_pat
     assert not out.exists()
 
 
+EBUR128_SUMMARY = """[Parsed_ebur128_0 @ 0x1] Summary:
+
+  Integrated loudness:
+    I:         -19.5 LUFS
+    Threshold: -29.6 LUFS
+
+  Loudness range:
+    LRA:         6.3 LU
+    Threshold: -39.7 LUFS
+    LRA low:   -24.4 LUFS
+    LRA high:  -18.1 LUFS
+
+  True peak:
+    Peak:       -8.2 dBFS
+"""
+
+
+def test_loudness_summary_is_parsed_and_the_limiter_is_used_only_over_the_peak_ceiling() -> None:
+    """ebur128's summary gives the four measurements; the gain reaches the target, and a limiter is
+    needed only when that gain would take the true peak over -1.5 dBTP."""
+    measured = audio.parse_measurement("noise before\n" + EBUR128_SUMMARY)
+    assert measured == audio.Loudness(integrated=-19.5, threshold=-29.6, lra=6.3, true_peak=-8.2)
+    assert measured.gain(-14.0) == pytest.approx(5.5)
+    assert not measured.needs_limiter(-14.0)  # peak -8.2 + 5.5 = -2.7 dBTP
+    assert measured.needs_limiter(-10.0)  # peak would reach -0.7 dBTP
+    levelling = audio.Levelling.of(measured, -10.0)
+    assert levelling == audio.Levelling(gain=pytest.approx(9.5), limit=True)
+    after_limiter = audio.Loudness(integrated=-10.6, threshold=-20.0, lra=6.0, true_peak=-1.6)
+    assert levelling.corrected(after_limiter, -10.0).gain == pytest.approx(10.1)
+    silent = EBUR128_SUMMARY.replace("-19.5 LUFS", "-70.0 LUFS")
+    assert audio.parse_measurement(silent) is None
+    assert audio.parse_measurement("no summary at all") is None
+
+
+@pytest.mark.anyio
+async def test_peaky_narration_is_normalised_dynamically_to_target_under_the_ceiling(tmp_path: Path) -> None:
+    """Speech with sharp peaks cannot take a constant gain to -14 LUFS without clipping: the
+    limiter holds the peaks under the ceiling and the loudness still lands within 1 LU."""
+    rate = 22050
+    rng = np.random.default_rng(7)
+    t = np.arange(4 * rate) / rate
+    syllables = (np.sin(2 * np.pi * 4 * t) > 0.3).astype(float)
+    voice = 0.05 * syllables * np.sin(2 * np.pi * 220 * t) + 0.002 * rng.normal(size=t.size)
+    voice[rate // 4 :: rate // 2] = 0.6  # plosive clicks: peaks no constant gain to -14 LUFS survives
+    path = tmp_path / "peaky.wav"
+    soundfile.write(path, voice, rate)
+    speech = Speech(path, 4.0, rate, ())
+    render = RenderSpec(width=W, height=H, fps=FPS, captions="off")
+    requests = timeline(tmp_path, [speech], [picture(tmp_path, "p0", (60, 60, 60))], render, pause=0.5)
+    segments = await render_all(FfmpegComposer(), requests)
+    video = await FfmpegComposer().assemble(
+        AssemblyRequest(segments, narration(requests), None, "off", render, tmp_path / "out.mp4")
+    )
+    samples, out_rate = audio_of(video.path)
+    assert abs(pyloudnorm.Meter(out_rate).integrated_loudness(samples) - -14.0) <= 0.3
+    assert 20 * np.log10(np.abs(samples).max()) <= -1.0
+
+
 @pytest.mark.anyio
 async def test_music_is_ducked_under_narration_and_loudness_is_on_target(tmp_path: Path) -> None:
     """A music bed (a 110 Hz tone) is quieter while the voice (1 kHz) speaks than in the pause,
@@ -483,3 +542,32 @@ def test_importing_the_plugin_loads_no_media_library() -> None:
     probe = probe_entry_point("ffmpeg", ("av", "pysubs2", "PIL", "numpy"))
     assert probe.providers == [("composer", "ffmpeg")]
     assert probe.heavy == []
+
+
+@pytest.mark.anyio
+async def test_auto_hwaccel_skips_trials_when_no_device_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Linux, ``hwaccel = "auto"`` spawns no hardware trial for a family whose device files are
+    missing, and tries one whose device exists (the trial, not the device, decides)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("device files are checked on Linux only")
+    present = tmp_path / "renderD128"
+    present.touch()
+    devices = {f: (str(tmp_path / "missing"),) for f in encoders.HW_FAMILIES}
+    monkeypatch.setattr(encoders, "_LINUX_DEVICES", devices)
+    monkeypatch.setattr(encoders, "_chosen", {})
+    tried: list[str] = []
+
+    def trial(exe: str, encoder: encoders.Encoder) -> tuple[bool, str]:
+        tried.append(encoder.name)
+        return False, "no device"
+
+    monkeypatch.setattr(encoders, "_trial", trial)
+    exe = FfmpegComposer().exe
+    assert (await encoders.choose(exe, "h264", "standard", "auto")).name == "libx264"
+    assert tried == []
+    monkeypatch.setattr(encoders, "_LINUX_DEVICES", {**devices, "vaapi": (str(present),)})
+    monkeypatch.setattr(encoders, "_chosen", {})
+    assert (await encoders.choose(exe, "h264", "standard", "auto")).name == "libx264"
+    assert tried == ["h264_vaapi"]

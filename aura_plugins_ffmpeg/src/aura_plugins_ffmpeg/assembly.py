@@ -9,6 +9,7 @@ from typing import Any
 
 import anyio
 import ffmpeg
+from loguru import logger
 
 from aura_core import AssemblyRequest, ProviderError, UserError, Video
 from aura_plugins_ffmpeg import audio, binary, captions
@@ -67,19 +68,19 @@ async def assemble(
         mix_wav = folder / "mix.wav"
         # The narration is one track piped on stdin: one input however many scenes there are.
         mix = audio.soundtrack(total, music, render.music_volume)
-        measure = audio.measure_graph(mix, mix_wav, render.loudness)
+        measure = audio.measure_graph(mix, mix_wav)
         stderr = await binary.run(
             binary.command(exe, measure.compile(), loglevel="info", threads=threads),
             what="mix the soundtrack",
             feed=audio.narration_samples(request.narration, total),
         )
-        measured = audio.parse_measurement(stderr)
+        levelling = await _levelling(exe, mix_wav, audio.parse_measurement(stderr), render.loudness)
 
         # Pass two: join the segments (copied byte for byte) and add the sound.
         listing = _concat_list(request, folder)
         # auto_convert=0: the packets are copied byte for byte (no Annex B round trip).
         video: Any = ffmpeg.input(str(listing), f="concat", safe=0, auto_convert=0).video
-        sound = audio.normalise(ffmpeg.input(str(mix_wav)).audio, render.loudness, measured)
+        sound = audio.level(ffmpeg.input(str(mix_wav)).audio, levelling)
         # Captions are burned into the segments: the video is always copied, only audio is encoded.
         kwargs: dict[str, Any] = {"t": f"{total:.6f}", "c:v": "copy"}
         if webm:
@@ -88,11 +89,22 @@ async def assemble(
             kwargs.update({"c:a": "aac", "b:a": "192k", "movflags": "+faststart", "f": "mp4"})
         final = ffmpeg.output(video, sound, str(out), **kwargs)
         args = binary.command(exe, final.compile(), threads=threads)
-        stderr = await binary.run(args, what="assemble the video", partial=[out])
+        thumbnail = out.with_suffix(".png")
+        # The thumbnail comes from the segment that holds its moment (the video copies it), while
+        # the video is written.
+        done: list[str] = []
 
-    thumbnail = out.with_suffix(".png")
-    grab = ffmpeg.input(str(out), ss=f"{min(total / 3, 2.0):.3f}").output(str(thumbnail), vframes=1)
-    await binary.run(binary.command(exe, grab.compile()), what="grab the thumbnail", partial=[thumbnail])
+        async def write_video() -> None:
+            done.append(await binary.run(args, what="assemble the video", partial=[out]))
+
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(write_video)
+                group.start_soon(_grab_thumbnail, exe, request, total, thumbnail)
+        except BaseException:
+            thumbnail.unlink(missing_ok=True)
+            raise
+        stderr = done[0]
 
     measured_video = await anyio.to_thread.run_sync(probe, out)
     _validate(measured_video, request, total, stderr)
@@ -106,6 +118,50 @@ async def assemble(
         captions_path=captions_path,
         thumbnail_path=thumbnail,
     )
+
+
+#: How close to the target the limited soundtrack must measure, in LU, and how many measuring
+#: passes may bring it there (each pass costs about 1/200 of the soundtrack's duration).
+LIMITED_TOLERANCE = 0.1
+LIMITED_TRIALS = 3
+
+
+async def _grab_thumbnail(exe: str, request: AssemblyRequest, total: float, thumbnail: Path) -> None:
+    """Write the frame at a third of the video (at most 2 s in) to ``thumbnail`` from its segment."""
+    moment = min(total / 3, 2.0)
+    ordered = sorted(request.segments, key=lambda s: s.start)
+    segment = next((s for s in ordered if s.start <= moment < s.start + s.duration), ordered[-1])
+    offset = min(max(moment - segment.start, 0.0), max(segment.duration - 1 / segment.fps, 0.0))
+    grab = ffmpeg.input(str(segment.path), ss=f"{offset:.3f}").output(str(thumbnail), vframes=1)
+    await binary.run(binary.command(exe, grab.compile()), what="grab the thumbnail", partial=[thumbnail])
+
+
+async def _levelling(
+    exe: str, wav: Path, measured: audio.Loudness | None, target: float
+) -> audio.Levelling | None:
+    """How to bring the mix in ``wav`` (measured as ``measured``) to ``target`` LUFS under the
+    true-peak ceiling. When the limiter is needed, it takes some loudness away: a cheap pass
+    measures how much and the gain gives it back, until the result is within ``LIMITED_TOLERANCE``."""
+    if measured is None:
+        return None
+    levelling = audio.Levelling.of(measured, target)
+    for _ in range(LIMITED_TRIALS if levelling.limit else 0):
+        trial = audio.limiter_trial_graph(wav, levelling)
+        stderr = await binary.run(
+            binary.command(exe, trial.compile(), loglevel="info"), what="measure the limited soundtrack"
+        )
+        limited = audio.parse_measurement(stderr)
+        if limited is None or abs(limited.gain(target)) <= LIMITED_TOLERANCE:
+            break
+        levelling = levelling.corrected(limited, target)
+    logger.debug(
+        "ffmpeg: soundtrack measures {} LUFS, true peak {} dBTP; gain {:+.2f} dB{}",
+        measured.integrated,
+        measured.true_peak,
+        levelling.gain,
+        " with the limiter" if levelling.limit else "",
+    )
+    return levelling
 
 
 def _validate(found: Probe, request: AssemblyRequest, total: float, stderr: str) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 import anyio
 from attrs import frozen
@@ -101,6 +103,23 @@ def hardware(codec: str, quality: str, family: str) -> Encoder | None:
     return None
 
 
+#: On Linux, the device files each hardware family needs: without them its trial cannot succeed.
+_LINUX_DEVICES: Mapping[str, tuple[str, ...]] = {
+    "nvenc": ("/dev/nvidiactl", "/dev/nvidia0"),
+    "qsv": ("/dev/dri",),
+    "vaapi": ("/dev/dri",),
+    "amf": ("/dev/dri",),
+}
+
+
+def may_have_device(family: str) -> bool:
+    """Whether the hardware of ``family`` may be present: False only on Linux when none of its device
+    files exists (then ``hwaccel = "auto"`` skips its trial, which would spawn ffmpeg for nothing)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(Path(device).exists() for device in _LINUX_DEVICES.get(family, ("/",)))
+
+
 def _listed_encoders(exe: str) -> str:
     done = subprocess.run(
         [exe, "-hide_banner", "-encoders"], capture_output=True, text=True, timeout=30, check=False
@@ -138,8 +157,10 @@ async def choose(exe: str, codec: str, quality: str, hwaccel: str) -> Encoder:
         fallback = software(codec, quality)
         chosen = fallback
         if hwaccel != "off":
-            families = HW_FAMILIES if hwaccel == "auto" else (hwaccel,)
-            listed = await anyio.to_thread.run_sync(_listed_encoders, exe)
+            families = (
+                tuple(f for f in HW_FAMILIES if may_have_device(f)) if hwaccel == "auto" else (hwaccel,)
+            )
+            listed = await anyio.to_thread.run_sync(_listed_encoders, exe) if families else ""
             for family in families:
                 candidate = hardware(codec, quality, family)
                 if candidate is None or f" {candidate.name} " not in listed:

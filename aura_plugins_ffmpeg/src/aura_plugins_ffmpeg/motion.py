@@ -45,7 +45,11 @@ def _lerp(a: float, b: float, progress: float) -> float:
     return a + (b - a) * progress
 
 
-def window(move: Move, width: int, height: int, progress: float) -> tuple[float, float, float, float]:
+#: A part of a frame: left, top, right, bottom, in (fractional) pixels.
+Box = tuple[float, float, float, float]
+
+
+def window(move: Move, width: int, height: int, progress: float) -> Box:
     """The part of the frame ``move`` shows at ``progress`` (0..1): left, top, right, bottom, in pixels.
 
     The window is 1/zoom of the frame; its top-left corner slides through the slack.
@@ -99,21 +103,39 @@ class Sampler:
         big_w, big_h = width * factor, height * factor
         return big_w * big_h + 2 * (big_w // 2) * (big_h // 2)
 
-    def frame(self, box: tuple[float, float, float, float]) -> tuple[bytes, bytes, bytes]:
-        """The Y, U and V planes of the frame showing ``box`` (left, top, right, bottom in frame pixels)."""
-        from PIL import Image
-
+    def _boxes(self, box: Box) -> tuple[Box, Box, tuple[int, int]]:
+        """``box`` in the still's luma and chroma pixels, and the size of a frame's chroma planes."""
         left, top, right, bottom = box
         k = self.factor
-        luma = self._planes[0].transform(
-            (self.width, self.height), Image.Transform.EXTENT, (left * k, top * k, right * k, bottom * k)
-        )
         # A chroma pixel covers 2 x 2 frame pixels (the last one may hang over an odd edge).
         cw, ch = (self.width + 1) // 2, (self.height + 1) // 2
         sx, sy = (right - left) / self.width, (bottom - top) / self.height
         half = k / 2
         chroma_box = (left * half, top * half, (left + 2 * cw * sx) * half, (top + 2 * ch * sy) * half)
-        u, v = (plane.transform((cw, ch), Image.Transform.EXTENT, chroma_box) for plane in self._planes[1:])
+        return (left * k, top * k, right * k, bottom * k), chroma_box, (cw, ch)
+
+    def frame(self, box: Box) -> tuple[bytes, bytes, bytes]:
+        """The Y, U and V planes of the frame showing ``box`` (left, top, right, bottom in frame pixels)."""
+        from PIL import Image
+
+        luma_box, chroma_box, chroma_size = self._boxes(box)
+        luma = self._planes[0].transform((self.width, self.height), Image.Transform.EXTENT, luma_box)
+        u, v = (
+            plane.transform(chroma_size, Image.Transform.EXTENT, chroma_box) for plane in self._planes[1:]
+        )
+        return luma.tobytes(), u.tobytes(), v.tobytes()
+
+    def resampled(self, box: Box) -> tuple[bytes, bytes, bytes]:
+        """Like ``frame``, but each pixel is interpolated with lanczos at its exact position: on a
+        still that is not upsampled (factor 1) this gives ``frame``'s picture on the 4x still to within
+        a level or two, without upsampling. Used for the one frame a segment needs of the next scene."""
+        from PIL import Image
+
+        luma_box, chroma_box, chroma_size = self._boxes(box)
+        luma = self._planes[0].resize((self.width, self.height), Image.Resampling.LANCZOS, box=luma_box)
+        u, v = (
+            plane.resize(chroma_size, Image.Resampling.LANCZOS, box=chroma_box) for plane in self._planes[1:]
+        )
         return luma.tobytes(), u.tobytes(), v.tobytes()
 
 
@@ -147,7 +169,11 @@ def still(picture: Path | None, index: int, width: int, height: int, fps: int) -
 
 def upsampled(stream: Any, width: int, height: int, factor: int) -> Any:
     """The one-frame ``stream`` upsampled ``factor`` times with lanczos, as raw yuv420p on stdout."""
-    big = stream.filter("scale", width * factor, height * factor, flags="lanczos").filter("format", "yuv420p")
+    big = stream
+    if factor > 1:
+        big = big.filter("scale", width * factor, height * factor, flags="lanczos").filter(
+            "format", "yuv420p"
+        )
     return ffmpeg.output(big, "pipe:", f="rawvideo", pix_fmt="yuv420p", **{"frames:v": 1})
 
 

@@ -131,15 +131,21 @@ def build(
     raw = {"f": "rawvideo", "pix_fmt": "yuv420p", "s": f"{width}x{height}", "framerate": fps}
     video = ffmpeg.input("pipe:", **raw).video.filter("settb", f"1/{fps}").filter("setpts", "N")
     if plan.transition is not None:
+        # Only the transition's frames go through xfade, which works in 4:4:4: the frames before it
+        # reach the encoder as sampled (no chroma round trip, no conversion cost per frame).
+        head_frames = plan.frames - plan.transition_frames
+        parts = video.split()
+        head = parts[0].trim(end_frame=head_frames)
+        tail = parts[1].trim(start_frame=head_frames).setpts("N")
         first = hold(ffmpeg.input(NEXT_FRAME, **raw).video, plan.transition_frames, fps)
-        offset = (plan.frames - plan.transition_frames) / fps
-        video = ffmpeg.filter(
-            [video, first],
+        blended = ffmpeg.filter(
+            [tail, first],
             "xfade",
             transition=plan.transition,
             duration=f"{plan.transition_frames / fps:.6f}",
-            offset=f"{offset:.6f}",
-        )
+            offset=0,
+        ).filter("format", "yuv420p")
+        video = ffmpeg.concat(head, blended, n=2, v=1, a=0)
     elif not has_next(request):
         fade = min(round(FADE_OUT * fps), plan.frames // 4)
         if fade:
@@ -183,12 +189,12 @@ async def render(
     folder = Path(tempfile.mkdtemp(prefix=f".{out.stem}-", dir=out.parent))
     try:
         if plan.transition is not None:
-            # The next scene's first frame, sampled exactly as the next segment will sample it;
-            # its still is freed before this scene's is loaded, so one still is held at a time.
+            # The next scene's first frame, where the next segment's move starts: interpolated from
+            # the still at its own size (one frame needs no upsampled still).
             nxt = request.next_picture.path if request.next_picture is not None else None
-            following = await load_still(exe, nxt, index + 1, request, factor)
+            following = await load_still(exe, nxt, index + 1, request, 1)
             box = window(move_for(index + 1, zoom), render.width, render.height, 0.0)
-            first = b"".join(await anyio.to_thread.run_sync(following.frame, box))
+            first = b"".join(await anyio.to_thread.run_sync(following.resampled, box))
             del following
             await anyio.to_thread.run_sync((folder / NEXT_FRAME).write_bytes, first)
             del first
