@@ -311,6 +311,26 @@ EBUR128_SUMMARY = """[Parsed_ebur128_0 @ 0x1] Summary:
 """
 
 
+@pytest.mark.anyio
+async def test_broken_segment_fails_assembly_with_provider_error_and_leaves_nothing(tmp_path: Path) -> None:
+    """A segment file that is not video: ffmpeg's concat skips it, and the check of the joined video
+    catches the missing frames under the full-length soundtrack, quoting ffmpeg about the file.
+    The error is a permanent ``ProviderError`` (not an exception group); no video, no thumbnail."""
+    render = RenderSpec(width=W, height=H, fps=FPS, captions="off")
+    pics = [picture(tmp_path, "p0", (90, 20, 20)), picture(tmp_path, "p1", (20, 20, 90))]
+    requests = timeline(tmp_path, [tone(tmp_path, "s0", 1.0), tone(tmp_path, "s1", 1.0)], pics, render)
+    segments = await render_all(FfmpegComposer(), requests)
+    segments[1].path.write_bytes(b"not a video" * 100)
+    out = tmp_path / "out.mp4"
+    with pytest.raises(ProviderError, match=r"(?s)16 video frames, expected 32.*seg1\.mp4") as raised:
+        await FfmpegComposer().assemble(
+            AssemblyRequest(segments, narration(requests), None, "off", render, out)
+        )
+    assert not raised.value.transient
+    assert not out.exists()
+    assert not out.with_suffix(".png").exists()
+
+
 def test_loudness_summary_is_parsed_and_the_limiter_is_used_only_over_the_peak_ceiling() -> None:
     """ebur128's summary gives the four measurements; the gain reaches the target, and a limiter is
     needed only when that gain would take the true peak over -1.5 dBTP."""

@@ -97,17 +97,23 @@ async def assemble(
         async def write_video() -> None:
             done.append(await binary.run(args, what="assemble the video", partial=[out]))
 
+        async def grab_thumbnail() -> None:
+            await _grab_thumbnail(exe, request, total, thumbnail)
+
         try:
-            async with anyio.create_task_group() as group:
-                group.start_soon(write_video)
-                group.start_soon(_grab_thumbnail, exe, request, total, thumbnail)
+            await binary.together(write_video, grab_thumbnail)
         except BaseException:
             thumbnail.unlink(missing_ok=True)
             raise
         stderr = done[0]
 
     measured_video = await anyio.to_thread.run_sync(probe, out)
-    _validate(measured_video, request, total, stderr)
+    try:
+        _validate(measured_video, request, total, stderr)
+    except ProviderError:
+        out.unlink(missing_ok=True)
+        thumbnail.unlink(missing_ok=True)
+        raise
     return Video(
         path=out,
         duration=measured_video.duration,
@@ -177,6 +183,11 @@ def _validate(found: Probe, request: AssemblyRequest, total: float, stderr: str)
         problems.append(f"{found.fps:g} fps, expected {render.fps}")
     if abs(found.duration - total) > DURATION_TOLERANCE:
         problems.append(f"duration {found.duration:.3f} s, expected {total:.3f} s")
+    # Every segment's frames are in the video (a segment ffmpeg could not read would leave the
+    # video short under a full-length soundtrack). WebM does not count its frames: 0 is unknown.
+    frames = sum(round(s.duration * s.fps) for s in request.segments)
+    if found.video_frames and found.video_frames != frames:
+        problems.append(f"{found.video_frames} video frames, expected {frames}")
     if problems:
         raise ProviderError(
             f"the assembled video is wrong ({'; '.join(problems)}); "

@@ -8,8 +8,9 @@ import os
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import anyio
 
@@ -200,6 +201,31 @@ def _widen(fd: int) -> None:
     if hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux only
         with contextlib.suppress(OSError):
             fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+
+
+async def together(*calls: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run ``calls`` at once. The first failure cancels the others and is raised as itself (a
+    ``ProviderError`` stays a ``ProviderError``, not an exception group)."""
+    try:
+        async with anyio.create_task_group() as group:
+            for call in calls:
+                group.start_soon(call)
+    except BaseExceptionGroup as failed:
+        raise _first(failed) from failed
+
+
+def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first exception of ``group`` (nested groups included) that is not a cancellation."""
+    cancelled = anyio.get_cancelled_exc_class()
+    flat: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        error = pending.pop(0)
+        if isinstance(error, BaseExceptionGroup):
+            pending[:0] = list(error.exceptions)
+        else:
+            flat.append(error)
+    return next((e for e in flat if not isinstance(e, cancelled)), flat[0] if flat else group)
 
 
 def _write_all(chunks: Iterable[bytes], fd: int, stop: threading.Event) -> None:

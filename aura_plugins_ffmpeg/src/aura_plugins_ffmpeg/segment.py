@@ -178,6 +178,18 @@ def encoder_threads(setting: int, concurrency: int) -> int:
     return max(1, (os.cpu_count() or 1) // concurrency)
 
 
+async def write_next_frame(request: SegmentRequest, exe: str, zoom: float, path: Path) -> None:
+    """Write the next scene's first frame (where the next segment's move starts) to ``path``:
+    interpolated from its still at its own size, since one frame needs no upsampled still."""
+    render = request.render
+    index = request.scene.index + 1
+    picture = request.next_picture.path if request.next_picture is not None else None
+    following = await load_still(exe, picture, index, request, 1)
+    box = window(move_for(index, zoom), render.width, render.height, 0.0)
+    first = b"".join(await anyio.to_thread.run_sync(following.resampled, box))
+    await anyio.to_thread.run_sync(path.write_bytes, first)
+
+
 async def render(
     request: SegmentRequest, plan: SegmentPlan, encoder: Encoder, *, exe: str, zoom: float, threads: int
 ) -> None:
@@ -188,18 +200,19 @@ async def render(
     out = request.out_path
     folder = Path(tempfile.mkdtemp(prefix=f".{out.stem}-", dir=out.parent))
     try:
-        if plan.transition is not None:
-            # The next scene's first frame, where the next segment's move starts: interpolated from
-            # the still at its own size (one frame needs no upsampled still).
-            nxt = request.next_picture.path if request.next_picture is not None else None
-            following = await load_still(exe, nxt, index + 1, request, 1)
-            box = window(move_for(index + 1, zoom), render.width, render.height, 0.0)
-            first = b"".join(await anyio.to_thread.run_sync(following.resampled, box))
-            del following
-            await anyio.to_thread.run_sync((folder / NEXT_FRAME).write_bytes, first)
-            del first
-        picture = request.picture.path if request.picture is not None else None
-        sampler = await load_still(exe, picture, index, request, factor)
+        stills: list[Sampler] = []
+
+        async def load_own() -> None:
+            picture = request.picture.path if request.picture is not None else None
+            stills.append(await load_still(exe, picture, index, request, factor))
+
+        async def load_next() -> None:
+            if plan.transition is not None:
+                await write_next_frame(request, exe, zoom, folder / NEXT_FRAME)
+
+        # The two pictures are decoded at once: a segment starts encoding sooner.
+        await binary.together(load_next, load_own)
+        sampler = stills[0]
         burn = caption_file(request, folder)
         graph = build(request, plan, encoder, burn=burn, threads=threads)
         args = binary.command(exe, graph.compile(), threads=1, global_args=encoder.global_args)
