@@ -4,8 +4,8 @@ The composition: 6 scenes x 5 s, 1280x720, 30 fps, zoom 1.0 -> 1.1, 0.5 s crossf
 narration track, x264 veryfast CRF 23. Each contender runs in its own child process; wall time,
 CPU time and peak RSS (the child and all its children, sampled every 20 ms with psutil) are reported.
 
-The floor is ffmpeg encoding this composition's own frames (aura's video decoded beforehand to
-raw frames, untimed) and its narration with aura's encoder settings: the cost of the encode alone,
+The floor is ffmpeg encoding this composition's own frames and sound (aura's video decoded beforehand to
+raw frames and a WAV, untimed) with aura's settings: the cost of the encode alone,
 which no renderer of this video can go under. The still floor (one picture, nothing moves) is
 printed as a lower reference; x264 codes a still almost for free.
 
@@ -76,7 +76,8 @@ def prepare(folder: Path, scenes: int, seconds: float, width: int, height: int) 
 
 
 async def run_aura(folder: Path, scenes: int, seconds: float, width: int, height: int) -> None:
-    """Render with aura's composer: segments two at a time (its concurrency), then assembly."""
+    """Render with aura's composer as the runner drives it: segments two at a time (its concurrency),
+    the soundtrack in one of those slots meanwhile, then the assembly."""
     import anyio
     from loguru import logger
 
@@ -88,6 +89,8 @@ async def run_aura(folder: Path, scenes: int, seconds: float, width: int, height
         Scene,
         Segment,
         SegmentRequest,
+        Soundtrack,
+        SoundtrackRequest,
         Speech,
     )
     from aura_plugins_ffmpeg import FfmpegComposer
@@ -119,18 +122,27 @@ async def run_aura(folder: Path, scenes: int, seconds: float, width: int, height
         for i in range(scenes)
     ]
     segments: list[Segment | None] = [None] * scenes
+    narration = tuple(Narration(speeches[i], i * seconds, f"scene {i}") for i in range(scenes))
+    made: list[Soundtrack] = []
     limiter = anyio.CapacityLimiter(composer.concurrency)
 
     async def one(i: int) -> None:
         async with limiter:
             segments[i] = await composer.render_scene(requests[i])
 
+    async def sound() -> None:
+        # As the runner does once every scene is voiced: the soundtrack takes a composer slot.
+        async with limiter:
+            request = SoundtrackRequest(narration, None, render, scenes * seconds, folder / "sound.m4a")
+            made.append(await composer.mix_soundtrack(request))
+
     async with anyio.create_task_group() as group:
         for i in range(scenes):
             group.start_soon(one, i)
-    narration = tuple(Narration(speeches[i], i * seconds, f"scene {i}") for i in range(scenes))
+        group.start_soon(sound)
     done = tuple(s for s in segments if s is not None)
-    await composer.assemble(AssemblyRequest(done, narration, None, "off", render, folder / "aura.mp4"))
+    request = AssemblyRequest(done, narration, None, "off", render, folder / "aura.mp4", made[0])
+    await composer.assemble(request)
 
 
 def run_moviepy(folder: Path) -> None:
@@ -173,24 +185,26 @@ def encoder_args() -> list[str]:
     return [*encoders.software("h264", "standard").args, "-g", str(FPS * 2), "-pix_fmt", "yuv420p"]
 
 
-def decode_frames(folder: Path) -> None:
-    """Decode aura's video to raw yuv420p frames (``frames.yuv``): the floor's input, made untimed."""
+def decode_composition(folder: Path) -> None:
+    """Decode aura's video to raw yuv420p frames (``frames.yuv``) and its soundtrack to a WAV
+    (``sound.wav``, 48 kHz stereo): the floor's input, made untimed."""
     import imageio_ffmpeg
 
     subprocess.run(
         [
             imageio_ffmpeg.get_ffmpeg_exe(),
             *("-hide_banner", "-loglevel", "error", "-y", "-i", str(folder / "aura.mp4")),
-            *("-f", "rawvideo", "-pix_fmt", "yuv420p", str(folder / "frames.yuv")),
+            *("-map", "0:v", "-f", "rawvideo", "-pix_fmt", "yuv420p", str(folder / "frames.yuv")),
+            *("-map", "0:a", "-c:a", "pcm_f32le", str(folder / "sound.wav")),
         ],
         check=True,
     )
 
 
 def run_floor(folder: Path) -> None:
-    """Encode-only floor: ffmpeg encodes the very frames of the composition (aura's video decoded
-    beforehand to raw yuv420p) and the narration, with aura's settings: what any renderer must pay
-    for this video once its frames exist."""
+    """Encode-only floor: ffmpeg encodes the very frames and sound of the composition (aura's video
+    decoded beforehand) with aura's settings: what any renderer must pay for this video once its
+    frames exist."""
     import imageio_ffmpeg
 
     raw = ("-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{WIDTH}x{HEIGHT}", "-framerate", str(FPS))
@@ -198,7 +212,7 @@ def run_floor(folder: Path) -> None:
         [
             imageio_ffmpeg.get_ffmpeg_exe(),
             *("-hide_banner", "-loglevel", "error", "-y", *raw, "-i", str(folder / "frames.yuv")),
-            *("-i", str(folder / "narration.wav"), "-map", "0:v", "-map", "1:a", *encoder_args()),
+            *("-i", str(folder / "sound.wav"), "-map", "0:v", "-map", "1:a", *encoder_args()),
             *("-c:a", "aac", "-b:a", "192k", "-movflags", "+faststart", str(folder / "floor.mp4")),
         ],
         check=True,
@@ -301,7 +315,7 @@ def main() -> None:
                     continue  # one MoviePy run is enough: it is an order of magnitude slower
                 results[name].append(measure(["--one", name, "--folder", str(folder)]))
                 if name == "aura" and round_ == 0:
-                    decode_frames(folder)
+                    decode_composition(folder)
         for name in names:
             runs = results[name]
             walls, peaks, cpus = (sorted(r[i] for r in runs) for i in range(3))

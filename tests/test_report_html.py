@@ -192,9 +192,10 @@ def test_report_html_of_a_real_run_draws_timeline_and_contact_sheet_in_chromium(
     if os.environ.get("AURA_SCREENSHOT_DIR"):
         shutil.copy(screenshot, Path(os.environ["AURA_SCREENSHOT_DIR"]) / "report.png")
 
-    # timeline: script, 2 × (voice, visuals, segment), assembly; one bar per timeline entry, drawn with a size
-    assert drawn["lanes"] == 1 + 2 * 3 + 1
-    assert len(drawn["bars"]) == len(report["timeline"]) == 8
+    # timeline: script, 2 × (voice, visuals, segment), soundtrack, assembly; one bar per timeline
+    # entry, drawn with a size
+    assert drawn["lanes"] == 1 + 2 * 3 + 2
+    assert len(drawn["bars"]) == len(report["timeline"]) == 9
     assert {b["provider"] for b in drawn["bars"]} == {"template", "piper", "cards", "ffmpeg"}
     assert all(b["width"] > 0 and b["height"] > 0 for b in drawn["bars"])
     assert drawn["svgWidth"] > 500
@@ -206,7 +207,7 @@ def test_report_html_of_a_real_run_draws_timeline_and_contact_sheet_in_chromium(
         assert scene["heading"] in shown["heading"]
         assert shown["narration"] == scene["narration"]
         assert "voice piper" in shown["facts"] and "picture cards" in shown["facts"]
-    assert drawn["totals"] == 5 and drawn["providers"] == 4
+    assert drawn["totals"] == 6 and drawn["providers"] == 4  # six stages, soundtrack included
     # nothing went wrong and nothing was fetched but the page itself
     errors = [
         e

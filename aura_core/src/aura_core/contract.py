@@ -174,8 +174,32 @@ class Narration:
 
 
 @frozen
+class SoundtrackRequest:
+    """Mix the narration (each speech at its start) and the music to ``duration`` seconds, level it
+    to ``render.loudness`` and encode it for the video's container at ``out_path``."""
+
+    narration: tuple[Narration, ...]
+    music: Path | None
+    render: RenderSpec
+    duration: float
+    out_path: Path
+
+
+@frozen
+class Soundtrack:
+    """The encoded soundtrack of a video, as measured on disk."""
+
+    path: Path
+    duration: float
+
+
+@frozen
 class AssemblyRequest:
-    """Join the segments, lay the narration and music under them, add captions, write ``out_path``."""
+    """Join the segments, lay the narration and music under them, add captions, write ``out_path``.
+
+    ``soundtrack``, when given, is that narration and music already mixed, levelled and encoded
+    (by the composer's optional ``mix_soundtrack``, while the segments rendered): use it as is.
+    """
 
     segments: tuple[Segment, ...]
     narration: tuple[Narration, ...]
@@ -183,6 +207,7 @@ class AssemblyRequest:
     captions: str
     render: RenderSpec
     out_path: Path
+    soundtrack: Soundtrack | None = None
 
 
 @frozen
@@ -244,6 +269,20 @@ class Composer(Provider, Protocol):
 
     async def assemble(self, request: AssemblyRequest) -> Video:
         """Write the finished video to ``request.out_path``."""
+        ...
+
+
+@runtime_checkable
+class SoundtrackMixer(Protocol):
+    """What a composer may add to the ``Composer`` protocol: the soundtrack made on its own.
+
+    The runner calls ``mix_soundtrack`` as soon as every scene is voiced (while segments still
+    render) when every composer of the chain has it, and hands the result to ``assemble`` as
+    ``request.soundtrack``; the slow audio work then no longer waits for the last segment.
+    """
+
+    async def mix_soundtrack(self, request: SoundtrackRequest) -> Soundtrack:
+        """Write the soundtrack of ``request`` to ``request.out_path``."""
         ...
 
 

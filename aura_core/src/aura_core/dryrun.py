@@ -2,7 +2,8 @@
 
 The brief's chains are resolved and configured exactly as a run does (``ProviderCalls.build``),
 each chained provider's ``check()`` runs, and the calls the run would make are counted: the
-script (1), a voice and a picture per scene, a segment per scene and the assembly. When the run
+script (1), a voice and a picture per scene, a segment per scene, the soundtrack (when the
+composers mix it on their own) and the assembly. When the run
 directory exists, its journal is read without the run's lock and without writing anything (a
 copy in a temporary folder is opened): if the script is stored, the scenes are known, and the
 cache keys of their voices, pictures, segments and assembly are computed with the runner's own
@@ -30,7 +31,7 @@ from attrs import evolve, frozen
 from aura_core.cache import cache_dir_from_env
 from aura_core.calls import PRICE_KEY, Link, ProviderCalls
 from aura_core.context import PipelineContext
-from aura_core.contract import Narration, Picture, SceneDraft, Segment, Speech, Video
+from aura_core.contract import Narration, Picture, SceneDraft, Segment, Soundtrack, Speech, Video
 from aura_core.errors import UserError
 from aura_core.executor import Executor
 from aura_core.planning import plan_script
@@ -39,9 +40,11 @@ from aura_core.runner import (
     SEGMENT_KEY_IGNORE,
     assembly_request,
     image_request,
+    mixes_soundtrack,
     scene_frames,
     script_request,
     segment_request,
+    soundtrack_request,
     speech_request,
     timed_scene,
 )
@@ -319,9 +322,16 @@ def predict(ctx: PipelineContext, calls: ProviderCalls) -> _Predicted:
         cached["composer"] += segment is not None
     voiced = all(f is not None for f in frames)
     duration = sum(f for f in frames if f is not None) / spec.render.fps if voiced else None
-    if all(s is not None for s in segments) and voiced:
+    soundtrack: Soundtrack | None = None
+    mixing = mixes_soundtrack(calls)
+    if mixing and duration is not None:
+        mix = soundtrack_request(spec, tuple(narration), duration)
+        soundtrack = _first(calls, "composer", mix, Soundtrack)
+        cached["composer"] += soundtrack is not None
+    if all(s is not None for s in segments) and voiced and (soundtrack is not None or not mixing):
         known = tuple(s for s in segments if s is not None)
-        video = _first(calls, "composer", assembly_request(spec, known, tuple(narration)), Video)
+        assembly = assembly_request(spec, known, tuple(narration), soundtrack)
+        video = _first(calls, "composer", assembly, Video)
         cached["composer"] += video is not None
     characters = sum(len(d.narration) for d, s in zip(drafts, speeches, strict=True) if s is None)
     return _Predicted(count, drafts, cached, duration, characters)
@@ -353,7 +363,8 @@ async def dry_run(
         for link in calls.chains[kind]:
             checks[(kind, link.name)] = await availability(link.provider)
     count = predicted.scene_count
-    wanted = {"llm": 1, "tts": count, "image": count if calls.chains["image"] else 0, "composer": count + 1}
+    composing = count + 1 + (1 if mixes_soundtrack(calls) else 0)  # segments, (soundtrack), assembly
+    wanted = {"llm": 1, "tts": count, "image": count if calls.chains["image"] else 0, "composer": composing}
     problems: list[str] = []
     providers: list[ProviderPlan] = []
     for kind in KINDS:

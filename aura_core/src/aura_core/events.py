@@ -140,4 +140,4 @@ class RunFinished(Event):
     error: str | None = None
 
 
-STAGES = ("script", "voice", "visuals", "segments", "assembly")
+STAGES = ("script", "voice", "visuals", "segments", "soundtrack", "assembly")

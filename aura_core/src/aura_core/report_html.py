@@ -27,7 +27,7 @@ from typing import Any
 from aura_core.store import atomic_write_text
 
 #: Stage order on the page (lanes and tables).
-STAGE_ORDER = ("script", "voice", "visuals", "segments", "assembly")
+STAGE_ORDER = ("script", "voice", "visuals", "segments", "soundtrack", "assembly")
 #: Provider colours, given in order of the chains in ``report.json`` (colour-blind friendly, Okabe-Ito + extras).
 PALETTE = (
     "#0072B2",
@@ -105,13 +105,13 @@ def _lane_order(entry: Mapping[str, Any]) -> tuple[int, int, int]:
     rank = STAGE_ORDER.index(stage) if stage in STAGE_ORDER else len(STAGE_ORDER)
     if stage == "script":
         return (0, 0, 0)
-    if stage == "assembly":
-        return (2, 0, 0)
+    if stage in ("soundtrack", "assembly"):
+        return (2, rank, 0)
     return (1, int(entry["index"]), rank)
 
 
 def _lane_label(stage: str, index: int) -> str:
-    if stage in ("script", "assembly"):
+    if stage in ("script", "soundtrack", "assembly"):
         return stage
     return f"scene {index + 1} · {'segment' if stage == 'segments' else stage}"
 

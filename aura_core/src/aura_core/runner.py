@@ -1,10 +1,12 @@
 """The streaming stage runner.
 
-Stages: script → scene timing → voice → visuals → segment render → assembly. Scenes stream: as soon
-as the LLM finishes scene k it is voiced and illustrated, while scene k+1 is still being written.
-Scene k's segment renders once its voice, its picture, the next scene's picture and the voices
-before it (which fix its start) exist. Assembly waits for the last segment. Concurrency per
-provider is bounded by its ``CapacityLimiter``; drafts flow through a bounded memory stream.
+Stages: script → scene timing → voice → visuals → segment render → (soundtrack) → assembly. Scenes
+stream: as soon as the LLM finishes scene k it is voiced and illustrated, while scene k+1 is still
+being written. Scene k's segment renders once its voice, its picture, the next scene's picture and
+the voices before it (which fix its start) exist. When the composers can (``SoundtrackMixer``), the
+soundtrack is mixed as soon as every scene is voiced, while segments still render. Assembly waits
+for the last segment. Concurrency per provider is bounded by its ``CapacityLimiter``; drafts flow
+through a bounded memory stream.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from aura_core.contract import (
     ScriptRequest,
     Segment,
     SegmentRequest,
+    Soundtrack,
+    SoundtrackMixer,
+    SoundtrackRequest,
     Speech,
     SpeechRequest,
     Video,
@@ -37,7 +42,7 @@ from aura_core.events import SceneTimed, StageFinished, StageStarted
 from aura_core.planning import ScriptPlan, draft_scene
 from aura_core.specs import BriefFile
 from aura_core.store import RunStore
-from aura_core.validation import check_picture, check_segment, check_speech, check_video
+from aura_core.validation import check_picture, check_segment, check_soundtrack, check_speech, check_video
 
 NEGATIVE_PROMPT = "text, watermark, signature, blurry, low quality, distorted"
 _PLACEHOLDER = Path("pending")
@@ -130,8 +135,35 @@ def segment_request(
     )
 
 
+def soundtrack_request(
+    spec: BriefFile, narration: tuple[Narration, ...], duration: float
+) -> SoundtrackRequest:
+    """The request that mixes the video's soundtrack (narration and music, ``duration`` long)."""
+    return SoundtrackRequest(
+        narration=narration,
+        music=spec.render.music,
+        render=spec.render,
+        duration=duration,
+        out_path=_PLACEHOLDER,
+    )
+
+
+def soundtrack_suffix(spec: BriefFile) -> str:
+    """The soundtrack file's suffix: what the video's container carries (Opus in WebM for VP9)."""
+    return ".webm" if spec.render.codec == "vp9" else ".m4a"
+
+
+def mixes_soundtrack(calls: ProviderCalls) -> bool:
+    """Whether every composer of the chain makes soundtracks on their own (``SoundtrackMixer``)."""
+    links = calls.chains["composer"]
+    return bool(links) and all(isinstance(link.provider, SoundtrackMixer) for link in links)
+
+
 def assembly_request(
-    spec: BriefFile, segments: tuple[Segment, ...], narration: tuple[Narration, ...]
+    spec: BriefFile,
+    segments: tuple[Segment, ...],
+    narration: tuple[Narration, ...],
+    soundtrack: Soundtrack | None = None,
 ) -> AssemblyRequest:
     """The request that joins the segments into the video."""
     return AssemblyRequest(
@@ -141,6 +173,7 @@ def assembly_request(
         captions=spec.render.captions,
         render=spec.render,
         out_path=_PLACEHOLDER,
+        soundtrack=soundtrack,
     )
 
 
@@ -171,7 +204,7 @@ class _Stages:
     script_done: bool = False
 
     def _total(self, stage: str) -> int:
-        return 1 if stage in ("script", "assembly") else self.total
+        return 1 if stage in ("script", "soundtrack", "assembly") else self.total
 
     def begin(self, stage: str) -> None:
         if stage not in self.started:
@@ -201,6 +234,9 @@ class Runner:
     _stages: _Stages | None = field(default=None, init=False)
     _count: int | None = field(default=None, init=False)
     _placed: int = field(default=0, init=False)
+    #: set once the script is done and every scene is voiced (the whole timeline is known)
+    _timeline_known: anyio.Event = field(factory=anyio.Event, init=False)
+    _soundtrack: Soundtrack | None = field(default=None, init=False)
 
     def _slot(self, index: int) -> _Slot:
         if index not in self._slots:
@@ -230,6 +266,8 @@ class Runner:
         )
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._script, send)
+            if self.streaming and mixes_soundtrack(self.calls):
+                tg.start_soon(self._early_soundtrack)
             async with receive:
                 if self.streaming:
                     async for index, draft in receive:
@@ -275,6 +313,7 @@ class Runner:
         end = self._slot(count)
         end.is_end = True
         end.pictured.set()
+        self._check_timeline()
         for stage in ("voice", "visuals", "segments"):
             self.stages.maybe_finish(stage)
 
@@ -305,7 +344,46 @@ class Runner:
                 placed.start_frames = before.start_frames + before.frames
             placed.placed.set()
             self._placed += 1
+        self._check_timeline()
         self.stages.item_done("voice")
+
+    def _check_timeline(self) -> None:
+        """Set ``_timeline_known`` once the scene count is known and every scene is placed."""
+        if self._count is not None and self._placed >= self._count:
+            self._timeline_known.set()
+
+    def _timeline(self) -> tuple[tuple[Narration, ...], float]:
+        """Every scene's narration at its start, and the timeline's end, in seconds."""
+        fps = self.ctx.spec.render.fps
+        slots = [self._slots[i] for i in range(self._count or 0)]
+        narration = tuple(
+            Narration(speech=s.speech, start=s.start_frames / fps, text=s.draft.narration)
+            for s in slots
+            if s.speech is not None and s.draft is not None
+        )
+        end = slots[-1].start_frames + slots[-1].frames if slots else 0
+        return narration, end / fps
+
+    async def _early_soundtrack(self) -> None:
+        await self._timeline_known.wait()
+        if self._count:
+            await self._make_soundtrack()
+
+    async def _make_soundtrack(self) -> None:
+        spec = self.ctx.spec
+        narration, duration = self._timeline()
+        self.stages.begin("soundtrack")
+        self._soundtrack, _provider = await self.calls.call(
+            stage="soundtrack",
+            index=0,
+            kind="composer",
+            request=soundtrack_request(spec, narration, duration),
+            method="mix_soundtrack",
+            result_type=Soundtrack,
+            suffix=soundtrack_suffix(spec),
+            validate=check_soundtrack,
+        )
+        self.stages.item_done("soundtrack")
 
     async def _picture(self, slot: _Slot) -> None:
         spec = self.ctx.spec
@@ -386,13 +464,11 @@ class Runner:
         count = self._count or 0
         slots = [self._slots[i] for i in range(count)]
         segments = tuple(s.segment for s in slots if s.segment is not None)
-        narration = tuple(
-            Narration(speech=s.speech, start=self.ctx.scenes[s.index].scene.start, text=s.draft.narration)
-            for s in slots
-            if s.speech is not None and s.draft is not None
-        )
+        narration, _end = self._timeline()
+        if self._soundtrack is None and count and mixes_soundtrack(self.calls):
+            await self._make_soundtrack()  # stage by stage: the soundtrack is a stage of its own here
         self.stages.begin("assembly")
-        request = assembly_request(spec, segments, narration)
+        request = assembly_request(spec, segments, narration, self._soundtrack)
         video, _provider = await self.calls.call(
             stage="assembly",
             index=0,

@@ -16,6 +16,8 @@ from aura_core.contract import (
     SceneDraft,
     Segment,
     SegmentRequest,
+    Soundtrack,
+    SoundtrackRequest,
     Speech,
     SpeechRequest,
     Video,
@@ -119,6 +121,16 @@ def check_segment(segment: Segment, request: SegmentRequest) -> str | None:
         return problem
     if abs(segment.duration - request.scene.duration) > 1.5 / request.render.fps:
         return f"segment lasts {segment.duration:.3f} s, its scene {request.scene.duration:.3f} s"
+    return None
+
+
+def check_soundtrack(soundtrack: Soundtrack, request: SoundtrackRequest) -> str | None:
+    """A soundtrack file as long as the timeline (within 0.1 s)."""
+    problem = _file_problem(soundtrack.path)
+    if problem:
+        return problem
+    if abs(soundtrack.duration - request.duration) > 0.1:
+        return f"soundtrack lasts {soundtrack.duration:.3f} s, the timeline {request.duration:.3f} s"
     return None
 
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import anyio
 import ffmpeg
-from loguru import logger
 
-from aura_core import AssemblyRequest, ProviderError, UserError, Video
-from aura_plugins_ffmpeg import audio, binary, captions
+from aura_core import AssemblyRequest, ProviderError, SoundtrackRequest, UserError, Video
+from aura_plugins_ffmpeg import binary, captions, soundtrack
 from aura_plugins_ffmpeg.probe import Probe, probe
+from aura_plugins_ffmpeg.soundtrack import is_webm
 
 #: How far the finished video's duration may be from the timeline's end, in seconds.
 DURATION_TOLERANCE = 0.1
@@ -64,29 +64,23 @@ async def assemble(
 
     with tempfile.TemporaryDirectory(prefix="aura-ffmpeg-", dir=work_dir) as tmp:
         folder = Path(tmp)
-        # Pass one: mix the soundtrack once to a WAV and measure its loudness.
-        mix_wav = folder / "mix.wav"
-        # The narration is one track piped on stdin: one input however many scenes there are.
-        mix = audio.soundtrack(total, music, render.music_volume)
-        measure = audio.measure_graph(mix, mix_wav)
-        stderr = await binary.run(
-            binary.command(exe, measure.compile(), loglevel="info", threads=threads),
-            what="mix the soundtrack",
-            feed=audio.narration_samples(request.narration, total),
-        )
-        levelling = await _levelling(exe, mix_wav, audio.parse_measurement(stderr), render.loudness)
-
-        # Pass two: join the segments (copied byte for byte) and add the sound.
+        made = request.soundtrack
+        if made is None or is_webm(made.path) != webm:
+            # Not mixed before (or for another container): mix it now.
+            suffix = ".webm" if webm else ".m4a"
+            made = await soundtrack.mix(
+                SoundtrackRequest(request.narration, music, render, total, folder / f"soundtrack{suffix}"),
+                exe=exe,
+                threads=threads,
+            )
+        # Join the segments and the soundtrack, both copied byte for byte.
         listing = _concat_list(request, folder)
         # auto_convert=0: the packets are copied byte for byte (no Annex B round trip).
         video: Any = ffmpeg.input(str(listing), f="concat", safe=0, auto_convert=0).video
-        sound = audio.level(ffmpeg.input(str(mix_wav)).audio, levelling)
-        # Captions are burned into the segments: the video is always copied, only audio is encoded.
-        kwargs: dict[str, Any] = {"t": f"{total:.6f}", "c:v": "copy"}
-        if webm:
-            kwargs.update({"c:a": "libopus", "b:a": "160k", "f": "webm"})
-        else:
-            kwargs.update({"c:a": "aac", "b:a": "192k", "movflags": "+faststart", "f": "mp4"})
+        sound = ffmpeg.input(str(made.path)).audio
+        # Captions are burned into the segments: video and sound are both copied.
+        kwargs: dict[str, Any] = {"t": f"{total:.6f}", "c:v": "copy", "c:a": "copy"}
+        kwargs.update({"f": "webm"} if webm else {"movflags": "+faststart", "f": "mp4"})
         final = ffmpeg.output(video, sound, str(out), **kwargs)
         args = binary.command(exe, final.compile(), threads=threads)
         thumbnail = out.with_suffix(".png")
@@ -126,12 +120,6 @@ async def assemble(
     )
 
 
-#: How close to the target the limited soundtrack must measure, in LU, and how many measuring
-#: passes may bring it there (each pass costs about 1/200 of the soundtrack's duration).
-LIMITED_TOLERANCE = 0.1
-LIMITED_TRIALS = 3
-
-
 async def _grab_thumbnail(exe: str, request: AssemblyRequest, total: float, thumbnail: Path) -> None:
     """Write the frame at a third of the video (at most 2 s in) to ``thumbnail`` from its segment."""
     moment = min(total / 3, 2.0)
@@ -140,34 +128,6 @@ async def _grab_thumbnail(exe: str, request: AssemblyRequest, total: float, thum
     offset = min(max(moment - segment.start, 0.0), max(segment.duration - 1 / segment.fps, 0.0))
     grab = ffmpeg.input(str(segment.path), ss=f"{offset:.3f}").output(str(thumbnail), vframes=1)
     await binary.run(binary.command(exe, grab.compile()), what="grab the thumbnail", partial=[thumbnail])
-
-
-async def _levelling(
-    exe: str, wav: Path, measured: audio.Loudness | None, target: float
-) -> audio.Levelling | None:
-    """How to bring the mix in ``wav`` (measured as ``measured``) to ``target`` LUFS under the
-    true-peak ceiling. When the limiter is needed, it takes some loudness away: a cheap pass
-    measures how much and the gain gives it back, until the result is within ``LIMITED_TOLERANCE``."""
-    if measured is None:
-        return None
-    levelling = audio.Levelling.of(measured, target)
-    for _ in range(LIMITED_TRIALS if levelling.limit else 0):
-        trial = audio.limiter_trial_graph(wav, levelling)
-        stderr = await binary.run(
-            binary.command(exe, trial.compile(), loglevel="info"), what="measure the limited soundtrack"
-        )
-        limited = audio.parse_measurement(stderr)
-        if limited is None or abs(limited.gain(target)) <= LIMITED_TOLERANCE:
-            break
-        levelling = levelling.corrected(limited, target)
-    logger.debug(
-        "ffmpeg: soundtrack measures {} LUFS, true peak {} dBTP; gain {:+.2f} dB{}",
-        measured.integrated,
-        measured.true_peak,
-        levelling.gain,
-        " with the limiter" if levelling.limit else "",
-    )
-    return levelling
 
 
 def _validate(found: Probe, request: AssemblyRequest, total: float, stderr: str) -> None:

@@ -16,10 +16,12 @@ from aura_core import (
     ProviderSettings,
     Segment,
     SegmentRequest,
+    Soundtrack,
+    SoundtrackRequest,
     UserError,
     Video,
 )
-from aura_plugins_ffmpeg import assembly, binary, encoders
+from aura_plugins_ffmpeg import assembly, binary, encoders, soundtrack
 from aura_plugins_ffmpeg.probe import probe
 from aura_plugins_ffmpeg.segment import SegmentPlan, encoder_threads, render
 
@@ -123,6 +125,11 @@ class FfmpegComposer:
             height=found.height,
             fps=spec.fps,
         )
+
+    async def mix_soundtrack(self, request: SoundtrackRequest) -> Soundtrack:
+        """Mix, level and encode the soundtrack to ``request.out_path`` (AAC, or Opus for a ``.webm``);
+        the runner calls it while the segments still render (``SoundtrackMixer``)."""
+        return await soundtrack.mix(request, exe=self.exe, threads=self.threads)
 
     async def assemble(self, request: AssemblyRequest) -> Video:
         """Join the segments (copied), lay the soundtrack, write the caption sidecars and ``request.out_path``."""

@@ -11,6 +11,7 @@ from aura_core.testing.entry_point import EntryPointProbe, probe_entry_point
 from aura_core.testing.fakes import (
     FakeComposer,
     FakeIllustrator,
+    FakeMixingComposer,
     FakeScriptWriter,
     FakeVoice,
     Faults,
@@ -28,6 +29,7 @@ __all__ = [
     "EntryPointProbe",
     "FakeComposer",
     "FakeIllustrator",
+    "FakeMixingComposer",
     "FakeScriptWriter",
     "FakeVoice",
     "Faults",

@@ -29,6 +29,8 @@ from aura_core.contract import (
     ScriptRequest,
     Segment,
     SegmentRequest,
+    Soundtrack,
+    SoundtrackRequest,
     Speech,
     SpeechRequest,
     Video,
@@ -262,6 +264,8 @@ class FakeComposer(_Fake):
             raise ProviderError(f"{self.name}: nothing to assemble (no segments)", transient=False)
         await self._enter()
         parts = [s.path.read_text() for s in request.segments]
+        if request.soundtrack is not None:
+            parts.append(request.soundtrack.path.read_text())
         request.out_path.write_text("".join(parts))
         duration = sum(s.duration for s in request.segments)
         render = request.render
@@ -274,6 +278,20 @@ class FakeComposer(_Fake):
             fps=float(render.fps),
             size_bytes=request.out_path.stat().st_size,
         )
+
+
+@define
+class FakeMixingComposer(FakeComposer):
+    """A ``FakeComposer`` that also mixes soundtracks on its own (``SoundtrackMixer``): a text file
+    naming each narration's start, which ``assemble`` appends to the video file."""
+
+    async def mix_soundtrack(self, request: SoundtrackRequest) -> Soundtrack:
+        """Write a file describing the soundtrack."""
+        await self._enter()
+        starts = " ".join(f"{n.start:.3f}" for n in request.narration)
+        request.out_path.write_text(f"soundtrack {request.duration:.3f}s at {starts}\n")
+        self._finished("soundtrack")
+        return Soundtrack(path=request.out_path, duration=request.duration)
 
 
 def fake_providers(latency: float = 0.0) -> list[_Fake]:

@@ -1,0 +1,98 @@
+"""The soundtrack: narration laid at its scene starts, music ducked under it, levelled to the
+target loudness under the true-peak ceiling, encoded for the video's container (AAC in M4A, or
+Opus in WebM for VP9). Made on its own (``FfmpegComposer.mix_soundtrack``, while the segments still
+render) or by the assembly when it was not made before."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import anyio
+import ffmpeg
+from loguru import logger
+
+from aura_core import ProviderError, Soundtrack, SoundtrackRequest, UserError
+from aura_plugins_ffmpeg import audio, binary
+from aura_plugins_ffmpeg.probe import probe
+
+#: The audio encoder per container.
+AAC: dict[str, Any] = {"c:a": "aac", "b:a": "192k", "f": "mp4", "movflags": "+faststart"}
+OPUS: dict[str, Any] = {"c:a": "libopus", "b:a": "160k", "f": "webm"}
+
+
+def is_webm(path: Path) -> bool:
+    """Whether ``path`` names a WebM (or Matroska) file, which carries Opus rather than AAC."""
+    return path.suffix.lower() in (".webm", ".mkv")
+
+
+async def mix(request: SoundtrackRequest, *, exe: str, threads: int) -> Soundtrack:
+    """Write the soundtrack of ``request`` to ``request.out_path`` and return it as probed."""
+    render = request.render
+    music = request.music if request.music is not None else render.music
+    if music is not None and not music.is_file():
+        raise UserError(f"render.music: no such file {music}")
+    if request.duration <= 0:
+        raise ProviderError("the soundtrack needs a timeline longer than 0 s", transient=False)
+    out = request.out_path
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".aura-soundtrack-", dir=out.parent) as tmp:
+        # Pass one: mix the soundtrack once to a WAV and measure its loudness on the way.
+        mix_wav = Path(tmp) / "mix.wav"
+        # The narration is one track piped on stdin: one input however many scenes there are.
+        graph = audio.measure_graph(audio.soundtrack(request.duration, music, render.music_volume), mix_wav)
+        stderr = await binary.run(
+            binary.command(exe, graph.compile(), loglevel="info", threads=threads),
+            what="mix the soundtrack",
+            feed=audio.narration_samples(request.narration, request.duration),
+        )
+        levelling = await _levelling(exe, mix_wav, audio.parse_measurement(stderr), render.loudness)
+        # Pass two: level and encode.
+        sound = audio.level(ffmpeg.input(str(mix_wav)).audio, levelling)
+        codec = OPUS if is_webm(out) else AAC
+        encode = ffmpeg.output(sound, str(out), t=f"{request.duration:.6f}", **codec)
+        await binary.run(
+            binary.command(exe, encode.compile(), threads=threads),
+            what="encode the soundtrack",
+            partial=[out],
+        )
+    found = await anyio.to_thread.run_sync(probe, out)
+    if found.audio_codec is None:
+        out.unlink(missing_ok=True)
+        raise ProviderError(f"the soundtrack {out.name} has no audio stream", transient=False)
+    return Soundtrack(path=out, duration=found.duration)
+
+
+#: How close to the target the limited soundtrack must measure, in LU, and how many measuring
+#: passes may bring it there (each pass costs about 1/200 of the soundtrack's duration).
+LIMITED_TOLERANCE = 0.1
+LIMITED_TRIALS = 3
+
+
+async def _levelling(
+    exe: str, wav: Path, measured: audio.Loudness | None, target: float
+) -> audio.Levelling | None:
+    """How to bring the mix in ``wav`` (measured as ``measured``) to ``target`` LUFS under the
+    true-peak ceiling. When the limiter is needed, it takes some loudness away: a cheap pass
+    measures how much and the gain gives it back, until the result is within ``LIMITED_TOLERANCE``."""
+    if measured is None:
+        return None
+    levelling = audio.Levelling.of(measured, target)
+    for _ in range(LIMITED_TRIALS if levelling.limit else 0):
+        trial = audio.limiter_trial_graph(wav, levelling)
+        stderr = await binary.run(
+            binary.command(exe, trial.compile(), loglevel="info"), what="measure the limited soundtrack"
+        )
+        limited = audio.parse_integrated(stderr)
+        if limited is None or abs(target - limited) <= LIMITED_TOLERANCE:
+            break
+        levelling = levelling.corrected(limited, target)
+    logger.debug(
+        "ffmpeg: soundtrack measures {} LUFS, true peak {} dBTP; gain {:+.2f} dB{}",
+        measured.integrated,
+        measured.true_peak,
+        levelling.gain,
+        " with the limiter" if levelling.limit else "",
+    )
+    return levelling
