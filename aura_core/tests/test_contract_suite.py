@@ -17,13 +17,23 @@ import anyio
 import pytest
 from attrs import define, evolve
 
-from aura_core import AssemblyRequest, ImageRequest, Picture, Speech, SpeechRequest, Video
+from aura_core import (
+    AssemblyRequest,
+    ImageRequest,
+    Picture,
+    Soundtrack,
+    SoundtrackRequest,
+    Speech,
+    SpeechRequest,
+    Video,
+)
 from aura_core.testing import (
     CHECKS,
     ContractReport,
     ContractViolation,
     FakeComposer,
     FakeIllustrator,
+    FakeMixingComposer,
     FakeScriptWriter,
     FakeVoice,
     check_provider,
@@ -109,8 +119,9 @@ async def test_the_piper_voice_honours_cancellation(tmp_path: Path) -> None:
         (FakeIllustrator(latency=0.2), ()),
         # the fake composer writes stand-in text files, not video
         (FakeComposer(latency=0.2), ("decode",)),
+        (FakeMixingComposer(latency=0.2), ("decode",)),
     ],
-    ids=lambda v: getattr(v, "kind", None) or ",".join(v) or "all",
+    ids=lambda v: (getattr(v, "kind", None) and type(v).__name__) or ",".join(v) or "all",
 )
 async def test_the_core_fakes_keep_the_contract_they_claim(
     tmp_path: Path, fake: Any, skip: tuple[str, ...]
@@ -119,6 +130,26 @@ async def test_the_core_fakes_keep_the_contract_they_claim(
     report = await check_provider(evolve(fake), tmp_path, skip=skip)
     assert not report.failures
     assert "midway" in next(r.detail for r in report.results if r.name == "cancellation")
+
+
+@define
+class _ShortMixer(FakeMixingComposer):
+    """A soundtrack mixer that says its soundtrack is a second shorter than the timeline."""
+
+    async def mix_soundtrack(self, request: SoundtrackRequest) -> Soundtrack:
+        made = await FakeMixingComposer.mix_soundtrack(self, request)
+        return evolve(made, duration=request.duration - 1.0)
+
+
+@pytest.mark.anyio
+async def test_a_soundtrack_shorter_than_the_timeline_fails_the_result_check(tmp_path: Path) -> None:
+    """The suite runs ``mix_soundtrack`` for a composer that has it and names a wrong length."""
+    report = await check_provider(
+        _ShortMixer(), tmp_path, skip=("decode", "cancellation"), raise_on_failure=False
+    )
+    result = next(r for r in report.results if r.name == "result")
+    assert result.status == "failed"
+    assert "soundtrack lasts" in str(report)
 
 
 @define

@@ -13,7 +13,8 @@ The checks, in order (a failed ``identity`` check stops the rest):
 * ``identity``: ``kind`` is one of llm, tts, image, composer; ``name`` is a non-empty string; the
   kind's methods exist and are async; optional ``concurrency`` is a positive int, optional
   ``check()`` returns an ``Availability``.
-* ``result``: a small ordinary request succeeds; the file is at ``request.out_path``; the result
+* ``result``: a small ordinary request succeeds (for a composer with ``mix_soundtrack``, a soundtrack
+  too, and an assembly given it); the file is at ``request.out_path``; the result
   describes what was asked (size, scene, segment count) and passes the core's own validators.
 * ``decode``: the file decodes and its measured facts match the result (WAV length within 50 ms of
   ``Speech.duration``, picture size, segment and video frame count and size). Decoders are imported
@@ -44,7 +45,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import anyio
-from attrs import define, field, frozen
+from attrs import define, evolve, field, frozen
 
 from aura_core.contract import (
     PROTOCOLS,
@@ -58,6 +59,9 @@ from aura_core.contract import (
     ScriptRequest,
     Segment,
     SegmentRequest,
+    Soundtrack,
+    SoundtrackMixer,
+    SoundtrackRequest,
     Speech,
     SpeechRequest,
     Video,
@@ -70,6 +74,7 @@ from aura_core.validation import (
     check_picture,
     check_script,
     check_segment,
+    check_soundtrack,
     check_speech,
     check_video,
 )
@@ -498,7 +503,35 @@ class _Run:
         total = sum(s.duration for s in segments)
         if abs(video.duration - total) > 1.5 / assembly.render.fps:
             problems.append(f"video lasts {video.duration:.3f} s, its segments {total:.3f} s")
+        if isinstance(self.provider, SoundtrackMixer):
+            problems += await self._soundtrack(assembly, total)
         self.outcome = (segments, video)
+        return problems
+
+    async def _soundtrack(self, assembly: AssemblyRequest, total: float) -> list[str]:
+        """A composer that mixes soundtracks (``SoundtrackMixer``): the soundtrack of the sample is as
+        long as the timeline, and an assembly given it makes a video as long as its segments."""
+        suffix = ".webm" if assembly.render.codec == "vp9" else ".m4a"
+        request = SoundtrackRequest(
+            assembly.narration, None, assembly.render, total, self.sample.path("sound" + suffix)
+        )
+        soundtrack = await self._timed(request, "mix_soundtrack")
+        if not isinstance(soundtrack, Soundtrack):
+            return [f"mix_soundtrack returned {type(soundtrack).__name__}, expected Soundtrack"]
+        problems = _at_out_path(soundtrack.path, request.out_path)
+        problem = check_soundtrack(soundtrack, request)
+        if problem:
+            return [*problems, problem]
+        given = evolve(
+            assembly, out_path=self.sample.path("video-with-soundtrack.mp4"), soundtrack=soundtrack
+        )
+        video = await self._timed(given, "assemble")
+        if not isinstance(video, Video):
+            return [*problems, f"assemble with a soundtrack returned {type(video).__name__}, expected Video"]
+        if abs(video.duration - total) > 1.5 / assembly.render.fps:
+            problems.append(
+                f"the video assembled with a soundtrack lasts {video.duration:.3f} s, its segments {total:.3f} s"
+            )
         return problems
 
     async def decode(self) -> None:
