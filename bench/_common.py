@@ -6,7 +6,7 @@ import os
 import statistics
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import psutil
@@ -54,19 +54,24 @@ def tree_rss(process: psutil.Process) -> tuple[int, int, int, int]:
 
 
 def peak_rss_of(
-    argv: Sequence[str], interval: float = 0.02, stderr: Path | None = None
+    argv: Sequence[str],
+    interval: float = 0.02,
+    stderr: Path | None = None,
+    tree: Callable[[psutil.Process], tuple[int, int, int, int]] = tree_rss,
 ) -> tuple[float, int, int]:
     """Run ``argv`` to completion; returns (wall seconds, peak RSS of its tree in bytes, exit code).
 
     The tree is sampled every ``interval`` seconds, so a child living less than that can be missed.
-    ``stderr`` (a file) gets the child's error output. ``PEAKS`` then holds the peaks of the parts: the process alone, its largest child, the child count.
+    ``stderr`` (a file) gets the child's error output; ``tree`` takes one sample (``tree_rss``, or a variant
+    that leaves some children out). ``PEAKS`` then holds the peaks of the parts: the process alone, its
+    largest child, the child count.
     """
     started = time.perf_counter()
     with open(stderr or os.devnull, "w") as errors:
         child = psutil.Popen(list(argv), stdout=subprocess.DEVNULL, stderr=errors)
         peaks = [0, 0, 0, 0]
         while child.poll() is None:
-            peaks = [max(a, b) for a, b in zip(peaks, tree_rss(child), strict=True)]
+            peaks = [max(a, b) for a, b in zip(peaks, tree(child), strict=True)]
             time.sleep(interval)
     PEAKS.update(process=peaks[1], largest_child=peaks[2], children=peaks[3])
     return time.perf_counter() - started, peaks[0], int(child.returncode)

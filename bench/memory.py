@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import psutil
-from _common import MIB, PEAKS, header, row, spread
+from _common import MIB, PEAKS, header, peak_rss_of, row, spread
 
 LIMIT_MB = 400.0
 
@@ -49,20 +46,6 @@ def exec_tree_rss(process: psutil.Process) -> tuple[int, int, int, int]:
     if not sizes:
         return 0, 0, 0, 0
     return sum(sizes), sizes[0], max(sizes[1:], default=0), len(sizes) - 1
-
-
-def peak_exec_rss_of(argv: list[str], stderr: Path, interval: float = 0.02) -> tuple[float, int, int]:
-    """``_common.peak_rss_of`` with ``exec_tree_rss``: (wall seconds, peak RSS of the tree, exit code);
-    ``PEAKS`` gets the parts' peaks."""
-    started = time.perf_counter()
-    with open(stderr or os.devnull, "w") as errors:
-        child = psutil.Popen(argv, stdout=subprocess.DEVNULL, stderr=errors)
-        peaks = [0, 0, 0, 0]
-        while child.poll() is None:
-            peaks = [max(a, b) for a, b in zip(peaks, exec_tree_rss(child), strict=True)]
-            time.sleep(interval)
-    PEAKS.update(process=peaks[1], largest_child=peaks[2], children=peaks[3])
-    return time.perf_counter() - started, peaks[0], int(child.returncode)
 
 
 def child(scenes: int, folder: Path, fps: int) -> None:
@@ -135,8 +118,8 @@ def main(argv: list[str] | None = None) -> None:
                 folder = Path(tmp) / f"{scenes}-{i}"
                 folder.mkdir()
                 argv_child = [sys.executable, __file__, "--child", str(scenes), "--folder", str(folder)]
-                wall, peak, code = peak_exec_rss_of(
-                    [*argv_child, "--fps", str(args.fps)], folder / "stderr.txt"
+                wall, peak, code = peak_rss_of(
+                    [*argv_child, "--fps", str(args.fps)], stderr=folder / "stderr.txt", tree=exec_tree_rss
                 )
                 if code != 0:  # still report the peak up to the failure, and why it failed
                     lines = (folder / "stderr.txt").read_text().strip().splitlines() or ["(no output)"]

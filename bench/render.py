@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import argparse
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
-import psutil
 import soundfile
+from _common import MIB, peak_rss_of, spread
 from PIL import Image, ImageDraw, ImageFilter
 
 WIDTH, HEIGHT, FPS = 1280, 720, 30
@@ -185,19 +183,21 @@ def encoder_args() -> list[str]:
     return [*encoders.software("h264", "standard").args, "-g", str(FPS * 2), "-pix_fmt", "yuv420p"]
 
 
+def ffmpeg(*args: str) -> None:
+    """Run the bundled ffmpeg quietly with ``args``, overwriting its outputs; raise when it fails."""
+    import imageio_ffmpeg
+
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args]
+    subprocess.run(command, check=True)
+
+
 def decode_composition(folder: Path) -> None:
     """Decode aura's video to raw yuv420p frames (``frames.yuv``) and its soundtrack to a WAV
     (``sound.wav``, 48 kHz stereo): the floor's input, made untimed."""
-    import imageio_ffmpeg
-
-    subprocess.run(
-        [
-            imageio_ffmpeg.get_ffmpeg_exe(),
-            *("-hide_banner", "-loglevel", "error", "-y", "-i", str(folder / "aura.mp4")),
-            *("-map", "0:v", "-f", "rawvideo", "-pix_fmt", "yuv420p", str(folder / "frames.yuv")),
-            *("-map", "0:a", "-c:a", "pcm_f32le", str(folder / "sound.wav")),
-        ],
-        check=True,
+    ffmpeg(
+        *("-i", str(folder / "aura.mp4")),
+        *("-map", "0:v", "-f", "rawvideo", "-pix_fmt", "yuv420p", str(folder / "frames.yuv")),
+        *("-map", "0:a", "-c:a", "pcm_f32le", str(folder / "sound.wav")),
     )
 
 
@@ -205,34 +205,22 @@ def run_floor(folder: Path) -> None:
     """Encode-only floor: ffmpeg encodes the very frames and sound of the composition (aura's video
     decoded beforehand) with aura's settings: what any renderer must pay for this video once its
     frames exist."""
-    import imageio_ffmpeg
-
     raw = ("-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{WIDTH}x{HEIGHT}", "-framerate", str(FPS))
-    subprocess.run(
-        [
-            imageio_ffmpeg.get_ffmpeg_exe(),
-            *("-hide_banner", "-loglevel", "error", "-y", *raw, "-i", str(folder / "frames.yuv")),
-            *("-i", str(folder / "sound.wav"), "-map", "0:v", "-map", "1:a", *encoder_args()),
-            *("-c:a", "aac", "-b:a", "192k", "-movflags", "+faststart", str(folder / "floor.mp4")),
-        ],
-        check=True,
+    ffmpeg(
+        *(*raw, "-i", str(folder / "frames.yuv")),
+        *("-i", str(folder / "sound.wav"), "-map", "0:v", "-map", "1:a", *encoder_args()),
+        *("-c:a", "aac", "-b:a", "192k", "-movflags", "+faststart", str(folder / "floor.mp4")),
     )
 
 
 def run_still_floor(folder: Path) -> None:
     """A lower reference: ffmpeg encodes as many frames of one still picture (nothing moves, so x264
     codes almost every frame as a skip), video only."""
-    import imageio_ffmpeg
-
     frames = round(SCENES * SCENE_SECONDS * FPS)
-    subprocess.run(
-        [
-            imageio_ffmpeg.get_ffmpeg_exe(),
-            *("-hide_banner", "-loglevel", "error", "-y", "-i", str(folder / "p0.png")),
-            *("-vf", f"loop=loop={frames - 1}:size=1:start=0,settb=1/{FPS},setpts=N"),
-            *("-frames:v", str(frames), *encoder_args(), str(folder / "still.mp4")),
-        ],
-        check=True,
+    ffmpeg(
+        *("-i", str(folder / "p0.png")),
+        *("-vf", f"loop=loop={frames - 1}:size=1:start=0,settb=1/{FPS},setpts=N"),
+        *("-frames:v", str(frames), *encoder_args(), str(folder / "still.mp4")),
     )
 
 
@@ -245,31 +233,23 @@ def measure(argv: list[str]) -> tuple[float, float, float]:
     """Run ``bench/render.py --one ...`` in a child; return (wall seconds, peak RSS MiB of its tree,
     CPU seconds (user + sys) of its tree: comparable even when other jobs load the machine)."""
     cpu = _children_cpu()
-    start = time.perf_counter()
-    child = psutil.Popen([sys.executable, __file__, *argv])
-    peak = 0
-    while child.poll() is None:
-        try:
-            tree = [child, *child.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-        except psutil.NoSuchProcess:
-            pass
-        time.sleep(0.02)
-    if child.returncode != 0:
-        raise SystemExit(f"{argv} failed with exit code {child.returncode}")
-    return time.perf_counter() - start, peak / 2**20, _children_cpu() - cpu
+    with tempfile.TemporaryDirectory(prefix="aura-bench-err-") as tmp:
+        errors = Path(tmp) / "stderr.txt"
+        wall, peak, code = peak_rss_of([sys.executable, __file__, *argv], stderr=errors)
+        if code != 0:
+            raise SystemExit(f"{argv} failed with exit code {code}: {errors.read_text()[-1500:]}")
+    return wall, peak / MIB, _children_cpu() - cpu
 
 
-def spread(values: list[float]) -> str:
-    """``min / median / max`` of sorted ``values`` (just the value when there is one)."""
-    if len(values) == 1:
-        return f"{values[0]:6.2f}"
-    return f"{values[0]:.2f} / {statistics.median(values):.2f} / {values[-1]:.2f}"
+def summary(values: list[float]) -> str:
+    """``min / median / max`` of ``values`` (just the value when there is one)."""
+    lo, mid, hi = spread(values)
+    return f"{lo:6.2f}" if len(values) == 1 else f"{lo:.2f} / {mid:.2f} / {hi:.2f}"
 
 
 def medians(runs: list[tuple[float, float, float]]) -> tuple[float, float, float]:
     """The median wall time, peak memory and CPU time of ``runs``."""
-    wall, peak, cpu = (statistics.median(r[i] for r in runs) for i in range(3))
+    wall, peak, cpu = (spread([r[i] for r in runs])[1] for i in range(3))
     return wall, peak, cpu
 
 
@@ -318,9 +298,9 @@ def main() -> None:
                     decode_composition(folder)
         for name in names:
             runs = results[name]
-            walls, peaks, cpus = (sorted(r[i] for r in runs) for i in range(3))
+            walls, peaks, cpus = ([r[i] for r in runs] for i in range(3))
             print(
-                f"  {name:11s} wall {spread(walls)} s  cpu {spread(cpus)} s  peak {statistics.median(peaks):7.1f} MiB"
+                f"  {name:11s} wall {summary(walls)} s  cpu {summary(cpus)} s  peak {spread(peaks)[1]:7.1f} MiB"
             )
         aura, floor = medians(results["aura"]), medians(results["floor"])
         print(

@@ -10,7 +10,7 @@ from typing import Any
 import anyio
 import ffmpeg
 
-from aura_core import AssemblyRequest, ProviderError, SoundtrackRequest, UserError, Video
+from aura_core import AssemblyRequest, ProviderError, SoundtrackRequest, Video
 from aura_plugins_ffmpeg import binary, captions, soundtrack
 from aura_plugins_ffmpeg.probe import Probe, probe
 from aura_plugins_ffmpeg.soundtrack import is_webm
@@ -49,9 +49,6 @@ async def assemble(
     if not request.segments:
         raise ProviderError("assembly needs at least one segment", transient=False)
     render = request.render
-    music = request.music if request.music is not None else render.music
-    if music is not None and not music.is_file():
-        raise UserError(f"render.music: no such file {music}")
     out = output_path(request)
     out.parent.mkdir(parents=True, exist_ok=True)
     total = timeline_end(request)
@@ -69,7 +66,9 @@ async def assemble(
             # Not mixed before (or for another container): mix it now.
             suffix = ".webm" if webm else ".m4a"
             made = await soundtrack.mix(
-                SoundtrackRequest(request.narration, music, render, total, folder / f"soundtrack{suffix}"),
+                SoundtrackRequest(
+                    request.narration, request.music, render, total, folder / f"soundtrack{suffix}"
+                ),
                 exe=exe,
                 threads=threads,
             )

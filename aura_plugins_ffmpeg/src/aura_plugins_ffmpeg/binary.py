@@ -225,7 +225,7 @@ def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
             pending[:0] = list(error.exceptions)
         else:
             flat.append(error)
-    return next((e for e in flat if not isinstance(e, cancelled)), flat[0] if flat else group)
+    return next((e for e in flat if not isinstance(e, cancelled)), flat[0])  # a group is never empty
 
 
 def _write_all(chunks: Iterable[bytes], fd: int, stop: threading.Event) -> None:

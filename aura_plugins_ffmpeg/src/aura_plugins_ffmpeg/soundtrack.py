@@ -6,6 +6,7 @@ render) or by the assembly when it was not made before."""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,8 @@ from aura_plugins_ffmpeg import audio, binary
 from aura_plugins_ffmpeg.probe import probe
 
 #: The audio encoder per container.
-AAC: dict[str, Any] = {"c:a": "aac", "b:a": "192k", "f": "mp4", "movflags": "+faststart"}
-OPUS: dict[str, Any] = {"c:a": "libopus", "b:a": "160k", "f": "webm"}
+AAC: Mapping[str, Any] = {"c:a": "aac", "b:a": "192k", "f": "mp4", "movflags": "+faststart"}
+OPUS: Mapping[str, Any] = {"c:a": "libopus", "b:a": "160k", "f": "webm"}
 
 
 def is_webm(path: Path) -> bool:
