@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 import wave
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,7 @@ from aura_core import (
     RunFailed,
     Speech,
     SpeechRequest,
+    retry_after_seconds,
 )
 from aura_core.logs import redact
 from aura_core.resilience import Breaker
@@ -240,3 +244,17 @@ def test_unknown_per_kind_middleware_keys_are_brief_errors() -> None:
     with pytest.raises(BriefError) as caught:
         make_spec(providers={"defaults": {"tts": {"timeuot": 3}}})
     assert caught.value.problems[0].startswith("providers.defaults.tts.timeuot: unknown key")
+
+
+def test_retry_after_values_become_seconds_to_wait() -> None:
+    """``retry_after_seconds``: a number, an HTTP date from now (a past one is 0), nothing else."""
+
+    assert retry_after_seconds("7") == 7.0
+    assert retry_after_seconds(" 1.5 ") == 1.5
+    assert retry_after_seconds("-3") == 0.0
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    soon = format_datetime(datetime.fromtimestamp(time.time() + 120, UTC), usegmt=True)
+    assert 100 < (retry_after_seconds(soon) or 0) <= 120
+    assert retry_after_seconds("soon-ish") is None
+    assert retry_after_seconds("") is None
+    assert retry_after_seconds(None) is None

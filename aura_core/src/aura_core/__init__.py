@@ -28,7 +28,7 @@ from aura_core.contract import (
     Voice,
     WordTiming,
 )
-from aura_core.errors import AuraError, BriefError, ProviderError, RunFailed, UserError
+from aura_core.errors import AuraError, BriefError, ProviderError, RunFailed, UserError, retry_after_seconds
 from aura_core.events import (
     BreakerChanged,
     Event,
@@ -118,4 +118,5 @@ __all__ = [
     "parse_brief",
     "plan_script",
     "record_usage",
+    "retry_after_seconds",
 ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
+import email.utils
+import time
 from collections.abc import Iterable
 
 
@@ -37,6 +40,25 @@ class ProviderError(AuraError):
         self.message = message
         self.transient = transient
         self.retry_after = retry_after
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """The seconds an HTTP ``Retry-After`` value asks to wait (a number, or an HTTP date from now),
+    never below 0; None when there is no value or it is neither. For ``ProviderError.retry_after``."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # an HTTP date without a zone is UTC
+        when = when.replace(tzinfo=datetime.UTC)
+    return max(0.0, when.timestamp() - time.time())
 
 
 class RunFailed(AuraError):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import email.utils
-import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from aura_core import ProviderError
+from aura_core import ProviderError, retry_after_seconds
 
 if TYPE_CHECKING:
     from elevenlabs.core.api_error import ApiError
@@ -26,18 +24,9 @@ def retry_after(headers: Mapping[str, str] | None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date), or None without one."""
     if not headers:
         return None
-    raw = next((value for name, value in headers.items() if name.lower() == "retry-after"), None)
-    if raw is None:
-        return None
-    raw = raw.strip()
-    try:
-        seconds = float(raw)
-    except ValueError:
-        parsed = email.utils.parsedate_tz(raw)
-        if parsed is None:
-            return None
-        seconds = email.utils.mktime_tz(parsed) - time.time()
-    return max(0.0, seconds)
+    return retry_after_seconds(
+        next((value for name, value in headers.items() if name.lower() == "retry-after"), None)
+    )
 
 
 def _detail(body: Any) -> tuple[str, str]:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import email.utils
 import importlib
 import re
-import time
 from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING
 
-from aura_core import ProviderError
+from aura_core import ProviderError, retry_after_seconds
 from aura_plugins_openai.settings import OpenAISettings
 
 if TYPE_CHECKING:
@@ -70,18 +68,7 @@ def retry_after(headers: Mapping[str, str] | None) -> float | None:
             return max(0.0, float(millis) / 1000.0)
         except ValueError:
             pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, parsed.timestamp() - time.time())
+    return retry_after_seconds(headers.get("retry-after"))
 
 
 def server_message(error: openai.APIStatusError) -> str:

@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-import email.utils
 import json
 import re
-import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 import httpx
 
-from aura_core import ProviderError
+from aura_core import ProviderError, retry_after_seconds
 
 _OOM = re.compile(r"out of memory|OutOfMemoryError|CUDA error: out of memory|MPS backend out of memory", re.I)
 
 
 def retry_after(response: httpx.Response) -> float | None:
     """The server's ``Retry-After`` in seconds (a number or an HTTP date), or None."""
-    raw = response.headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+    return retry_after_seconds(response.headers.get("retry-after"))
 
 
 def body_text(response: httpx.Response, limit: int = 300) -> str:
