@@ -75,7 +75,7 @@ def prepare(folder: Path, scenes: int, seconds: float, width: int, height: int) 
 
 async def run_aura(folder: Path, scenes: int, seconds: float, width: int, height: int) -> None:
     """Render with aura's composer as the runner drives it: segments two at a time (its concurrency),
-    the soundtrack in one of those slots meanwhile, then the assembly."""
+    the soundtrack beside them meanwhile, then the assembly."""
     import anyio
     from loguru import logger
 
@@ -129,10 +129,9 @@ async def run_aura(folder: Path, scenes: int, seconds: float, width: int, height
             segments[i] = await composer.render_scene(requests[i])
 
     async def sound() -> None:
-        # As the runner does once every scene is voiced: the soundtrack takes a composer slot.
-        async with limiter:
-            request = SoundtrackRequest(narration, None, render, scenes * seconds, folder / "sound.m4a")
-            made.append(await composer.mix_soundtrack(request))
+        # As the runner does once every scene is voiced: beside the segments, not in a composer slot.
+        request = SoundtrackRequest(narration, None, render, scenes * seconds, folder / "sound.m4a")
+        made.append(await composer.mix_soundtrack(request))
 
     async with anyio.create_task_group() as group:
         for i in range(scenes):

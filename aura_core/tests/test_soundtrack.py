@@ -7,9 +7,21 @@ import json
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
+from attrs import define, field
 
-from aura_core import Event, ItemDone, ItemStarted, Pipeline, StageStarted
+from aura_core import (
+    Event,
+    ItemDone,
+    ItemStarted,
+    Pipeline,
+    Segment,
+    SegmentRequest,
+    Soundtrack,
+    SoundtrackRequest,
+    StageStarted,
+)
 from aura_core.dryrun import dry_run
 from aura_core.testing import FakeComposer, FakeIllustrator, FakeMixingComposer, FakeScriptWriter, FakeVoice
 
@@ -43,6 +55,35 @@ async def test_soundtrack_is_mixed_while_segments_render_and_handed_to_assembly(
     end = report["scenes"][-1]["start"] + report["scenes"][-1]["duration"]
     assert video.path.read_text().endswith(f"soundtrack {end:.3f}s at {starts}\n")
     assert composer_calls(run_dir) == len(report["scenes"]) + 2
+
+
+@define
+class SegmentsWaitForSoundtrack(FakeMixingComposer):
+    """One segment at a time, and each waits (up to 2 s) for the soundtrack to be mixed: it is mixed
+    only if its call does not queue for the slot the waiting segment holds."""
+
+    mixed: Any = None
+    waits: list[bool] = field(factory=list)
+
+    async def render_scene(self, request: SegmentRequest) -> Segment:
+        with anyio.move_on_after(2):
+            await self.mixed.wait()
+        self.waits.append(self.mixed.is_set())
+        return await super().render_scene(request)
+
+    async def mix_soundtrack(self, request: SoundtrackRequest) -> Soundtrack:
+        made = await super().mix_soundtrack(request)
+        self.mixed.set()
+        return made
+
+
+async def test_soundtrack_does_not_wait_for_a_composer_slot(tmp_path: Path) -> None:
+    """The soundtrack call runs beside the segments instead of queueing behind them for one of the
+    composer's ``concurrency`` slots: with a single slot held by a segment waiting for it, it is
+    still mixed, and every segment saw it."""
+    composer = SegmentsWaitForSoundtrack(concurrency=1, mixed=anyio.Event())
+    await Pipeline(providers(composer)).run(make_spec(), run_dir=tmp_path / "run")
+    assert composer.waits and all(composer.waits)
 
 
 async def test_soundtrack_is_reused_on_a_second_run_and_predicted_by_the_dry_run(tmp_path: Path) -> None:

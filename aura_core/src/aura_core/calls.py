@@ -148,8 +148,12 @@ class ProviderCalls:
         suffix: str,
         validate: Callable[[Any, Any], str | None],
         key_ignore: frozenset[str] = frozenset(),
+        queued: bool = True,
     ) -> tuple[R, str]:
-        """Get the result for ``request`` from the store or from the first provider of the chain that makes it."""
+        """Get the result for ``request`` from the store or from the first provider of the chain that makes it.
+
+        ``queued=False``: the call does not wait for one of the provider's ``concurrency`` slots
+        (the soundtrack, one call per run, mixed beside the segments that fill them)."""
         links = self.chains[kind]
         keys = [self.store.key(link.name, link.fingerprint, request, ignore=key_ignore) for link in links]
         for link, key in zip(links, keys, strict=True):
@@ -174,7 +178,10 @@ class ProviderCalls:
 
             try:
                 result = await link.guard.call(
-                    invoke, lambda r: validate(r, request), self._retry_reporter(stage, index, link.name)
+                    invoke,
+                    lambda r: validate(r, request),
+                    self._retry_reporter(stage, index, link.name),
+                    queued=queued,
                 )
             except Exhausted as exc:
                 causes.append(self._fall_back(stage, index, kind, links, position, exc.cause))

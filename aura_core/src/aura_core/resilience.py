@@ -9,6 +9,7 @@ to the next provider of the chain. Every retry, breaker change and fallback is a
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -177,10 +178,12 @@ class Guard:
         on_retry: Callable[[int, float, str], None],
         *,
         timeout: float | None = None,
+        queued: bool = True,
     ) -> Any:
         """Call ``invoke`` until it gives a valid result, or raise ``Exhausted`` with the last cause.
 
-        ``on_retry(next attempt, wait, cause)`` is told before each retry; ``timeout`` overrides the policy's.
+        ``on_retry(next attempt, wait, cause)`` is told before each retry; ``timeout`` overrides the policy's;
+        ``queued=False`` runs the call beside the provider's ``concurrency`` slots instead of waiting for one.
         """
         policy = self.policy
         call_timeout = policy.timeout if timeout is None else timeout
@@ -203,7 +206,10 @@ class Guard:
             ):
                 with attempt:
                     try:
-                        async with self.limiter:
+                        slot: contextlib.AbstractAsyncContextManager[Any] = (
+                            self.limiter if queued else contextlib.nullcontext()
+                        )
+                        async with slot:
                             # Asked only once a slot is free: calls queued behind a failing one see it open.
                             if not self.breaker.allow():
                                 raise Exhausted(f"circuit open after {self.breaker.failures} failures")

@@ -382,6 +382,9 @@ class Runner:
             result_type=Soundtrack,
             suffix=soundtrack_suffix(spec),
             validate=check_soundtrack,
+            # Beside the segments, not queued behind them: one light call per run, which would
+            # otherwise wait for the last segments and then run alone while the cores idle.
+            queued=False,
         )
         self.stages.item_done("soundtrack")
 
