@@ -35,7 +35,7 @@ from aura_core import (
     WordTiming,
 )
 from aura_core.testing import probe_entry_point
-from aura_plugins_ffmpeg import FfmpegComposer, audio, encoders
+from aura_plugins_ffmpeg import FfmpegComposer, allocator, audio, encoders, segment
 from aura_plugins_ffmpeg.plugin import aura_register_providers
 
 W, H, FPS = 160, 90, 10
@@ -186,6 +186,28 @@ async def test_crossfade_blends_both_scenes_and_meets_the_next_segment(tmp_path:
     seam = diff(first[-1], second[0])
     assert seam < 1.5 * diff(first[-3], first[-2])
     assert seam < diff(first[10], second[0]) / 3
+
+
+@pytest.mark.anyio
+async def test_crossfade_blended_in_python_matches_xfade(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The crossfade is blended in Python (xfade would convert every frame to 4:4:4 and back):
+    its frames are xfade's ``fade`` frames to within a few levels, each a clear step of the blend."""
+    render = RenderSpec(width=W, height=H, fps=FPS, transition="crossfade", transition_duration=0.5)
+    pics = [picture(tmp_path, "red", (200, 20, 20)), picture(tmp_path, "blue", (20, 20, 200))]
+    request = timeline(tmp_path, [tone(tmp_path, "s0", 1.4), tone(tmp_path, "s1", 1.0)], pics, render)[0]
+    blended = frames_of((await FfmpegComposer().render_scene(request)).path)
+    monkeypatch.setattr(segment, "CROSSFADE", "none of them")  # every transition through xfade
+    through_xfade = frames_of((await FfmpegComposer().render_scene(request)).path)
+    assert len(blended) == len(through_xfade) == 20
+    gaps = [diff(a, b) for a, b in zip(blended, through_xfade, strict=True)]
+    # Before the transition only the encoder's lookahead differs; in it, xfade's chroma round trip
+    # (4:2:0 to 4:4:4 and back) softens colour edges by a level or two. A blend off by one step
+    # of its weight would be off by a whole step, over 20 levels here.
+    assert max(gaps[:15]) < 1.5
+    assert max(gaps[15:]) < 4.0
+    assert min(diff(blended[k], blended[k + 1]) for k in range(15, 19)) > 20
 
 
 @pytest.mark.anyio
@@ -627,3 +649,13 @@ async def test_auto_hwaccel_skips_trials_when_no_device_exists(
     monkeypatch.setattr(encoders, "_chosen", {})
     assert (await encoders.choose(exe, "h264", "standard", "auto")).name == "libx264"
     assert tried == ["h264_vaapi"]
+
+
+def test_freed_memory_is_kept_for_the_next_frame() -> None:
+    """On glibc the thresholds are set (once: the answer is cached); elsewhere nothing is touched."""
+    assert allocator.keep_freed_memory() is allocator.is_glibc()
+    assert allocator.keep_freed_memory.cache_info().currsize == 1
+    if sys.platform == "linux":
+        import platform
+
+        assert allocator.is_glibc() == (platform.libc_ver()[0] == "glibc")

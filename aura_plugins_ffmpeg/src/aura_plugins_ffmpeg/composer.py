@@ -26,8 +26,9 @@ from aura_plugins_ffmpeg.probe import probe
 from aura_plugins_ffmpeg.segment import SegmentPlan, encoder_threads, render
 
 #: Bumped whenever segments come out differently for the same settings (part of the fingerprint):
-#: 2 = motion sampled from a 4x still, captions burned into each segment.
-PIPELINE = 2
+#: 2 = motion sampled from a 4x still, captions burned into each segment; 3 = crossfade blended in
+#: Python on the yuv420p planes (its chroma differs from xfade's by a level or two).
+PIPELINE = 3
 
 #: The settings ``[providers.ffmpeg]`` accepts, with their defaults.
 DEFAULTS: Mapping[str, Any] = {"ffmpeg": "bundled", "hwaccel": "auto", "threads": 0, "zoom": 1.1}

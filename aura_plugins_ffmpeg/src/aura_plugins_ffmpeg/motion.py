@@ -114,8 +114,9 @@ class Sampler:
         chroma_box = (left * half, top * half, (left + 2 * cw * sx) * half, (top + 2 * ch * sy) * half)
         return (left * k, top * k, right * k, bottom * k), chroma_box, (cw, ch)
 
-    def frame(self, box: Box) -> tuple[bytes, bytes, bytes]:
-        """The Y, U and V planes of the frame showing ``box`` (left, top, right, bottom in frame pixels)."""
+    def frame(self, box: Box, mix: Mix | None = None) -> tuple[bytes, bytes, bytes]:
+        """The Y, U and V planes of the frame showing ``box`` (left, top, right, bottom in frame pixels),
+        blended with ``mix``'s frame at its weight when given (a crossfade's frame)."""
         from PIL import Image
 
         luma_box, chroma_box, chroma_size = self._boxes(box)
@@ -123,6 +124,11 @@ class Sampler:
         u, v = (
             plane.transform(chroma_size, Image.Transform.EXTENT, chroma_box) for plane in self._planes[1:]
         )
+        if mix is not None:
+            luma, u, v = (
+                Image.blend(own, other, mix.weight)
+                for own, other in zip((luma, u, v), mix.planes, strict=True)
+            )
         return luma.tobytes(), u.tobytes(), v.tobytes()
 
     def resampled(self, box: Box) -> tuple[bytes, bytes, bytes]:
@@ -137,6 +143,28 @@ class Sampler:
             plane.resize(chroma_size, Image.Resampling.LANCZOS, box=chroma_box) for plane in self._planes[1:]
         )
         return luma.tobytes(), u.tobytes(), v.tobytes()
+
+
+@frozen
+class Mix:
+    """What a crossfade frame blends in: the next scene's first frame (its Y, U and V planes as Pillow
+    ``L`` images) at ``weight`` (0 keeps the own frame, 1 shows the next one)."""
+
+    planes: tuple[Any, Any, Any]
+    weight: float
+
+    @staticmethod
+    def planes_of(raw: bytes, width: int, height: int) -> tuple[Any, Any, Any]:
+        """The Y, U and V planes of one yuv420p frame ``raw`` as Pillow images."""
+        from PIL import Image
+
+        cw, ch = (width + 1) // 2, (height + 1) // 2
+        luma, chroma = width * height, cw * ch
+        return (
+            Image.frombytes("L", (width, height), raw[:luma]),
+            Image.frombytes("L", (cw, ch), raw[luma : luma + chroma]),
+            Image.frombytes("L", (cw, ch), raw[luma + chroma : luma + 2 * chroma]),
+        )
 
 
 #: Background colour pairs for scenes without a picture, chosen by scene index.
