@@ -211,6 +211,38 @@ async def test_crossfade_blended_in_python_matches_xfade(
 
 
 @pytest.mark.anyio
+async def test_each_picture_is_decoded_once_per_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scene k's picture serves two segments (its own, and the transition of the one before):
+    rendered two at a time, as the runner does, each picture is still decoded and upsampled once."""
+    render = RenderSpec(width=W, height=H, fps=FPS, transition="crossfade", transition_duration=0.3)
+    colours = [(200, 20, 20), (20, 200, 20), (20, 20, 200), (200, 200, 20)]
+    pics = [picture(tmp_path, f"p{i}", c) for i, c in enumerate(colours)]
+    requests = timeline(tmp_path, [tone(tmp_path, f"s{i}", 0.6) for i in range(4)], pics, render)
+    decoded: list[int] = []
+    load_still = segment.load_still
+
+    async def counting(exe: str, picture: Path | None, index: int, *args: object) -> object:
+        decoded.append(index)
+        return await load_still(exe, picture, index, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(segment, "load_still", counting)
+    composer = FfmpegComposer()
+    limiter = anyio.CapacityLimiter(composer.concurrency)
+    done: list[Segment] = []
+
+    async def one(request: SegmentRequest) -> None:
+        async with limiter:
+            done.append(await composer.render_scene(request))
+
+    async with anyio.create_task_group() as group:
+        for request in requests:
+            group.start_soon(one, request)
+    assert sorted(decoded) == [0, 1, 2, 3]
+    assert len(composer.stills) == 0  # every still was used by both its segments, then dropped
+    assert sorted(len(frames_of(s.path)) for s in done) == [12] * 4
+
+
+@pytest.mark.anyio
 async def test_mixed_transitions_differ_by_scene(tmp_path: Path) -> None:
     """``mixed`` uses a different xfade per scene: a slide's mid frame is not a fade's mid frame."""
     pics = [picture(tmp_path, "red", (200, 20, 20)), picture(tmp_path, "blue", (20, 20, 200))]

