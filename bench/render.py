@@ -2,7 +2,8 @@
 
 The composition: 6 scenes x 5 s, 1280x720, 30 fps, zoom 1.0 -> 1.1, 0.5 s crossfades, one
 narration track, x264 veryfast CRF 23. Each contender runs in its own child process; wall time,
-CPU time and peak RSS (the child and all its children, sampled every 20 ms with psutil) are reported.
+CPU time and peak RSS (the child and all its children, sampled every 20 ms with psutil) are reported;
+times come from unobserved runs, peak memory from one observed run each (the poller takes CPU).
 
 The floor is ffmpeg encoding this composition's own frames and sound (aura's video decoded beforehand to
 raw frames and a WAV, untimed) with aura's settings: the cost of the encode alone,
@@ -22,6 +23,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -228,13 +230,27 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(argv: list[str]) -> tuple[float, float, float]:
+def measure(argv: list[str], *, memory: bool = False) -> tuple[float, float, float]:
     """Run ``bench/render.py --one ...`` in a child; return (wall seconds, peak RSS MiB of its tree,
-    CPU seconds (user + sys) of its tree: comparable even when other jobs load the machine)."""
+    CPU seconds (user + sys) of its tree: comparable even when other jobs load the machine).
+
+    Peak memory needs a poller (``memory=True``), which itself takes CPU (listing the process tree
+    every 20 ms: about 0.5 s of CPU over an aura run, 8 % of a core) and so slows a contender that
+    keeps every core busy more than one that leaves a core partly idle. Timed runs therefore run
+    unobserved (their peak is reported as 0) and peak memory comes from runs of its own."""
     cpu = _children_cpu()
+    command = [sys.executable, __file__, *argv]
     with tempfile.TemporaryDirectory(prefix="aura-bench-err-") as tmp:
         errors = Path(tmp) / "stderr.txt"
-        wall, peak, code = peak_rss_of([sys.executable, __file__, *argv], stderr=errors)
+        if memory:
+            wall, peak, code = peak_rss_of(command, stderr=errors)
+        else:
+            started = time.perf_counter()
+            with errors.open("w") as stream:
+                code = subprocess.run(
+                    command, stdout=subprocess.DEVNULL, stderr=stream, check=False
+                ).returncode
+            wall, peak = time.perf_counter() - started, 0
         if code != 0:
             raise SystemExit(f"{argv} failed with exit code {code}: {errors.read_text()[-1500:]}")
     return wall, peak / MIB, _children_cpu() - cpu
@@ -288,19 +304,25 @@ def main() -> None:
         )
         names = ["aura", "floor", "still-floor"] + ([] if args.skip_moviepy else ["moviepy"])
         results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in names}
+        peaks: dict[str, float] = {}
         for round_ in range(args.repeat):
             for name in names:  # interleaved, so a busy moment of the machine hits every contender
                 if name == "moviepy" and round_ > 0:
                     continue  # one MoviePy run is enough: it is an order of magnitude slower
-                results[name].append(measure(["--one", name, "--folder", str(folder)]))
+                # MoviePy's one run is also its memory run (its poller's cost is lost in 80 s).
+                run = measure(["--one", name, "--folder", str(folder)], memory=name == "moviepy")
+                results[name].append(run)
+                if name == "moviepy":
+                    peaks[name] = run[1]
                 if name == "aura" and round_ == 0:
                     decode_composition(folder)
+        for name in names:  # peak memory: one observed run each, untimed
+            if name not in peaks:
+                peaks[name] = measure(["--one", name, "--folder", str(folder)], memory=True)[1]
         for name in names:
             runs = results[name]
-            walls, peaks, cpus = ([r[i] for r in runs] for i in range(3))
-            print(
-                f"  {name:11s} wall {summary(walls)} s  cpu {summary(cpus)} s  peak {spread(peaks)[1]:7.1f} MiB"
-            )
+            walls, cpus = [r[0] for r in runs], [r[2] for r in runs]
+            print(f"  {name:11s} wall {summary(walls)} s  cpu {summary(cpus)} s  peak {peaks[name]:7.1f} MiB")
         aura, floor = medians(results["aura"]), medians(results["floor"])
         print(
             f"  aura / floor (same frames, median): time {aura[0] / floor[0]:.2f}x; cpu {aura[2] / floor[2]:.2f}x"
@@ -308,7 +330,7 @@ def main() -> None:
         if "moviepy" in results:
             moviepy = medians(results["moviepy"])
             print(
-                f"  moviepy / aura: time {moviepy[0] / aura[0]:.1f}x; peak memory {moviepy[1] / aura[1]:.1f}x"
+                f"  moviepy / aura: time {moviepy[0] / aura[0]:.1f}x; peak memory {peaks['moviepy'] / peaks['aura']:.1f}x"
             )
 
     print("memory vs scene count (aura, 1 s scenes, 640x360):")
@@ -317,7 +339,7 @@ def main() -> None:
             folder = Path(tmp)
             prepare(folder, scenes, 1.0, 640, 360)
             argv = ["--one", "aura", "--folder", str(folder), "--scenes", str(scenes), "--seconds", "1"]
-            wall, peak, cpu = measure([*argv, "--size", "640x360"])
+            wall, peak, cpu = measure([*argv, "--size", "640x360"], memory=True)
             print(f"  {scenes:3d} scenes {wall:7.2f} s  cpu {cpu:7.2f} s  peak {peak:7.1f} MiB")
 
 
