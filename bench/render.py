@@ -4,11 +4,14 @@ The composition: 6 scenes x 5 s, 1280x720, 30 fps, zoom 1.0 -> 1.1, 0.5 s crossf
 narration track, x264 veryfast CRF 23. Each contender runs in its own child process; wall time,
 CPU time and peak RSS (the child and all its children, sampled every 20 ms with psutil) are reported;
 times come from unobserved runs, peak memory from one observed run each (the poller takes CPU).
+aura and MoviePy run in a Python child, which also reports the render alone (from its first call
+to the finished file, modules imported beforehand): the "render" time; the "process" time adds
+the interpreter's start-up and imports.
 
 The floor is ffmpeg encoding this composition's own frames and sound (aura's video decoded beforehand to
-raw frames and a WAV, untimed) with aura's settings: the cost of the encode alone,
-which no renderer of this video can go under. The still floor (one picture, nothing moves) is
-printed as a lower reference; x264 codes a still almost for free.
+raw frames and a WAV, untimed) with aura's settings, as a bare ffmpeg process: the cost of the
+encode alone, which no renderer of this video can go under. The still floor (one picture, nothing
+moves) is printed as a lower reference; x264 codes a still almost for free.
 
 Then aura's peak memory for 10 and 100 (shorter) scenes.
 
@@ -19,17 +22,15 @@ Run: ``.venv/bin/python bench/render.py`` (``--skip-moviepy`` to leave MoviePy o
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-
-import numpy as np
-import soundfile
-from _common import MIB, peak_rss_of, spread
-from PIL import Image, ImageDraw, ImageFilter
+from typing import NamedTuple
 
 WIDTH, HEIGHT, FPS = 1280, 720, 30
 SCENES, SCENE_SECONDS, CROSSFADE, ZOOM = 6, 5.0, 0.5, 1.1
@@ -38,6 +39,9 @@ SPEECH_RATE = 22050
 
 def make_picture(path: Path, index: int, width: int, height: int) -> None:
     """A picture with detail: a gradient, shapes and grain (so the encoder has real work)."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFilter
+
     rng = np.random.default_rng(index)
     x = np.linspace(0, 1, width)[None, :, None]
     y = np.linspace(0, 1, height)[:, None, None]
@@ -56,6 +60,9 @@ def make_picture(path: Path, index: int, width: int, height: int) -> None:
 
 def make_speech(path: Path, seconds: float, seed: int) -> None:
     """A voice-like signal: tone bursts with noise, ``seconds`` long."""
+    import numpy as np
+    import soundfile
+
     rng = np.random.default_rng(seed)
     t = np.arange(round(seconds * SPEECH_RATE)) / SPEECH_RATE
     envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * t) ** 2
@@ -65,6 +72,9 @@ def make_speech(path: Path, seconds: float, seed: int) -> None:
 
 def prepare(folder: Path, scenes: int, seconds: float, width: int, height: int) -> None:
     """Pictures per scene, a speech per scene and one narration track of the whole length."""
+    import numpy as np
+    import soundfile
+
     for i in range(scenes):
         make_picture(folder / f"p{i}.png", i, width, height)
         make_speech(folder / f"s{i}.wav", seconds - 0.6, i)
@@ -184,94 +194,138 @@ def encoder_args() -> list[str]:
     return [*encoders.software("h264", "standard").args, "-g", str(FPS * 2), "-pix_fmt", "yuv420p"]
 
 
-def ffmpeg(*args: str) -> None:
-    """Run the bundled ffmpeg quietly with ``args``, overwriting its outputs; raise when it fails."""
+def ffmpeg_exe() -> str:
+    """The bundled ffmpeg binary (aura's default)."""
     import imageio_ffmpeg
 
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args]
-    subprocess.run(command, check=True)
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+def ffmpeg_command(*args: str) -> list[str]:
+    """The bundled ffmpeg, quiet, overwriting its outputs, with ``args``."""
+    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
 
 
 def decode_composition(folder: Path) -> None:
     """Decode aura's video to raw yuv420p frames (``frames.yuv``) and its soundtrack to a WAV
     (``sound.wav``, 48 kHz stereo): the floor's input, made untimed."""
-    ffmpeg(
+    command = ffmpeg_command(
         *("-i", str(folder / "aura.mp4")),
         *("-map", "0:v", "-f", "rawvideo", "-pix_fmt", "yuv420p", str(folder / "frames.yuv")),
         *("-map", "0:a", "-c:a", "pcm_f32le", str(folder / "sound.wav")),
     )
+    subprocess.run(command, check=True)
 
 
-def run_floor(folder: Path) -> None:
+def floor_command(folder: Path) -> list[str]:
     """Encode-only floor: ffmpeg encodes the very frames and sound of the composition (aura's video
     decoded beforehand) with aura's settings: what any renderer must pay for this video once its
-    frames exist."""
+    frames exist. It runs as a bare ffmpeg process (no Python before it)."""
     raw = ("-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{WIDTH}x{HEIGHT}", "-framerate", str(FPS))
-    ffmpeg(
+    return ffmpeg_command(
         *(*raw, "-i", str(folder / "frames.yuv")),
         *("-i", str(folder / "sound.wav"), "-map", "0:v", "-map", "1:a", *encoder_args()),
         *("-c:a", "aac", "-b:a", "192k", "-movflags", "+faststart", str(folder / "floor.mp4")),
     )
 
 
-def run_still_floor(folder: Path) -> None:
+def still_floor_command(folder: Path) -> list[str]:
     """A lower reference: ffmpeg encodes as many frames of one still picture (nothing moves, so x264
     codes almost every frame as a skip), video only."""
     frames = round(SCENES * SCENE_SECONDS * FPS)
-    ffmpeg(
+    return ffmpeg_command(
         *("-i", str(folder / "p0.png")),
         *("-vf", f"loop=loop={frames - 1}:size=1:start=0,settb=1/{FPS},setpts=N"),
         *("-frames:v", str(frames), *encoder_args(), str(folder / "still.mp4")),
     )
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(argv: list[str], *, memory: bool = False) -> tuple[float, float, float]:
-    """Run ``bench/render.py --one ...`` in a child; return (wall seconds, peak RSS MiB of its tree,
-    CPU seconds (user + sys) of its tree: comparable even when other jobs load the machine).
+def timed(render: Callable[[], object]) -> None:
+    """Run ``render`` (in a ``--one`` child, its modules already imported) and print its wall and CPU
+    seconds (this process and its children) as one JSON line: the render without the interpreter's
+    start-up and imports, which the parent's figures include."""
+    cpu = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    render()
+    wall = time.perf_counter() - started
+    spent = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN) - cpu
+    print(json.dumps({"render_wall": wall, "render_cpu": spent}))
+
+
+class Run(NamedTuple):
+    """One measured run: the process's wall and CPU seconds (start-up included), the render's alone
+    (the same for a bare ffmpeg), and the peak RSS of its tree in MiB (0 for a timed run)."""
+
+    wall: float
+    cpu: float
+    render_wall: float
+    render_cpu: float
+    peak: float
+
+
+def contender(name: str, folder: Path, *extra: str) -> list[str]:
+    """The command that renders with ``name``: the floors are bare ffmpeg commands, aura and MoviePy
+    run in a Python child (``--one``)."""
+    if name == "floor":
+        return floor_command(folder)
+    if name == "still-floor":
+        return still_floor_command(folder)
+    return [sys.executable, __file__, "--one", name, "--folder", str(folder), *extra]
+
+
+def measure(command: list[str], *, memory: bool = False) -> Run:
+    """Run ``command`` in a child; return its ``Run`` (CPU is user + sys of the child's tree:
+    comparable even when other jobs load the machine).
 
     Peak memory needs a poller (``memory=True``), which itself takes CPU (listing the process tree
     every 20 ms: about 0.5 s of CPU over an aura run, 8 % of a core) and so slows a contender that
     keeps every core busy more than one that leaves a core partly idle. Timed runs therefore run
-    unobserved (their peak is reported as 0) and peak memory comes from runs of its own."""
-    cpu = _children_cpu()
-    command = [sys.executable, __file__, *argv]
+    unobserved and peak memory comes from runs of its own."""
+    from _common import MIB, peak_rss_of
+
+    cpu = _cpu(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryDirectory(prefix="aura-bench-err-") as tmp:
         errors = Path(tmp) / "stderr.txt"
+        out = ""
         if memory:
             wall, peak, code = peak_rss_of(command, stderr=errors)
         else:
             started = time.perf_counter()
             with errors.open("w") as stream:
-                code = subprocess.run(
-                    command, stdout=subprocess.DEVNULL, stderr=stream, check=False
-                ).returncode
-            wall, peak = time.perf_counter() - started, 0
+                done = subprocess.run(command, stdout=subprocess.PIPE, stderr=stream, text=True, check=False)
+            wall, peak, code, out = time.perf_counter() - started, 0, done.returncode, done.stdout
         if code != 0:
-            raise SystemExit(f"{argv} failed with exit code {code}: {errors.read_text()[-1500:]}")
-    return wall, peak / MIB, _children_cpu() - cpu
+            raise SystemExit(f"{command[:4]} failed with exit code {code}: {errors.read_text()[-1500:]}")
+    spent = _cpu(resource.RUSAGE_CHILDREN) - cpu
+    lines = out.strip().splitlines()
+    inner = json.loads(lines[-1]) if lines else {"render_wall": wall, "render_cpu": spent}
+    return Run(wall, spent, inner["render_wall"], inner["render_cpu"], peak / MIB)
 
 
 def summary(values: list[float]) -> str:
     """``min / median / max`` of ``values`` (just the value when there is one)."""
+    from _common import spread
+
     lo, mid, hi = spread(values)
     return f"{lo:6.2f}" if len(values) == 1 else f"{lo:.2f} / {mid:.2f} / {hi:.2f}"
 
 
-def medians(runs: list[tuple[float, float, float]]) -> tuple[float, float, float]:
-    """The median wall time, peak memory and CPU time of ``runs``."""
-    wall, peak, cpu = (spread([r[i] for r in runs])[1] for i in range(3))
-    return wall, peak, cpu
+def median(runs: list[Run], field: str) -> float:
+    """The median of ``field`` over ``runs``."""
+    from _common import spread
+
+    return spread([getattr(r, field) for r in runs])[1]
 
 
 def main() -> None:
     """Prepare the inputs, run each contender in turn, print the figures and their ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--one", choices=["aura", "moviepy", "floor", "still-floor"], help=argparse.SUPPRESS)
+    parser.add_argument("--one", choices=["aura", "moviepy"], help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--scenes", type=int, default=SCENES, help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=float, default=SCENE_SECONDS, help=argparse.SUPPRESS)
@@ -281,18 +335,20 @@ def main() -> None:
         "--repeat", type=int, default=1, help="runs of aura and the floors (MoviePy runs once)"
     )
     args = parser.parse_args()
-    if args.one is not None:
+    if args.one == "aura":
         width, height = (int(v) for v in args.size.split("x"))
-        if args.one == "aura":
-            import anyio
+        import anyio
 
-            anyio.run(run_aura, args.folder, args.scenes, args.seconds, width, height)
-        elif args.one == "moviepy":
-            run_moviepy(args.folder)
-        elif args.one == "floor":
-            run_floor(args.folder)
-        else:
-            run_still_floor(args.folder)
+        # aura is imported before the clock starts (what it imports lazily, it imports in the render).
+        import aura_core  # noqa: F401
+        import aura_plugins_ffmpeg  # noqa: F401
+
+        timed(lambda: anyio.run(run_aura, args.folder, args.scenes, args.seconds, width, height))
+        return
+    if args.one == "moviepy":
+        import moviepy  # noqa: F401, RUF100 - imported before the clock starts
+
+        timed(lambda: run_moviepy(args.folder))
         return
 
     with tempfile.TemporaryDirectory(prefix="aura-bench-") as tmp:
@@ -303,34 +359,40 @@ def main() -> None:
             f"x264 veryfast CRF 23; {args.repeat} run(s) each, min / median / max"
         )
         names = ["aura", "floor", "still-floor"] + ([] if args.skip_moviepy else ["moviepy"])
-        results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in names}
+        results: dict[str, list[Run]] = {name: [] for name in names}
         peaks: dict[str, float] = {}
         for round_ in range(args.repeat):
             for name in names:  # interleaved, so a busy moment of the machine hits every contender
                 if name == "moviepy" and round_ > 0:
                     continue  # one MoviePy run is enough: it is an order of magnitude slower
-                # MoviePy's one run is also its memory run (its poller's cost is lost in 80 s).
-                run = measure(["--one", name, "--folder", str(folder)], memory=name == "moviepy")
-                results[name].append(run)
-                if name == "moviepy":
-                    peaks[name] = run[1]
+                results[name].append(measure(contender(name, folder)))
                 if name == "aura" and round_ == 0:
                     decode_composition(folder)
         for name in names:  # peak memory: one observed run each, untimed
-            if name not in peaks:
-                peaks[name] = measure(["--one", name, "--folder", str(folder)], memory=True)[1]
+            peaks[name] = measure(contender(name, folder), memory=True).peak
+        print(
+            "  render = the render alone (aura and MoviePy in a running Python; the floors are bare ffmpeg)"
+        )
+        print("  process = the child process (aura and MoviePy: Python start-up and imports included)")
         for name in names:
             runs = results[name]
-            walls, cpus = [r[0] for r in runs], [r[2] for r in runs]
-            print(f"  {name:11s} wall {summary(walls)} s  cpu {summary(cpus)} s  peak {peaks[name]:7.1f} MiB")
-        aura, floor = medians(results["aura"]), medians(results["floor"])
+            print(
+                f"  {name:11s} render {summary([r.render_wall for r in runs])} s"
+                f"  process {summary([r.wall for r in runs])} s"
+                f"  cpu {summary([r.cpu for r in runs])} s  peak {peaks[name]:7.1f} MiB"
+            )
+        aura, floor = results["aura"], results["floor"]
         print(
-            f"  aura / floor (same frames, median): time {aura[0] / floor[0]:.2f}x; cpu {aura[2] / floor[2]:.2f}x"
+            "  aura / floor (same frames, medians): render time "
+            f"{median(aura, 'render_wall') / median(floor, 'render_wall'):.2f}x; process time "
+            f"{median(aura, 'wall') / median(floor, 'wall'):.2f}x; cpu {median(aura, 'cpu') / median(floor, 'cpu'):.2f}x"
         )
         if "moviepy" in results:
-            moviepy = medians(results["moviepy"])
+            moviepy = results["moviepy"]
             print(
-                f"  moviepy / aura: time {moviepy[0] / aura[0]:.1f}x; peak memory {peaks['moviepy'] / peaks['aura']:.1f}x"
+                f"  moviepy / aura: render time {median(moviepy, 'render_wall') / median(aura, 'render_wall'):.1f}x; "
+                f"process time {median(moviepy, 'wall') / median(aura, 'wall'):.1f}x; "
+                f"peak memory {peaks['moviepy'] / peaks['aura']:.1f}x"
             )
 
     print("memory vs scene count (aura, 1 s scenes, 640x360):")
@@ -338,8 +400,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="aura-bench-") as tmp:
             folder = Path(tmp)
             prepare(folder, scenes, 1.0, 640, 360)
-            argv = ["--one", "aura", "--folder", str(folder), "--scenes", str(scenes), "--seconds", "1"]
-            wall, peak, cpu = measure([*argv, "--size", "640x360"], memory=True)
+            extra = ("--scenes", str(scenes), "--seconds", "1", "--size", "640x360")
+            run = measure(contender("aura", folder, *extra), memory=True)
+            wall, peak, cpu = run.wall, run.peak, run.cpu
             print(f"  {scenes:3d} scenes {wall:7.2f} s  cpu {cpu:7.2f} s  peak {peak:7.1f} MiB")
 
 
