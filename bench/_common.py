@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -58,17 +57,18 @@ def peak_rss_of(
     interval: float = 0.02,
     stderr: Path | None = None,
     tree: Callable[[psutil.Process], tuple[int, int, int, int]] = tree_rss,
+    stdout: Path | None = None,
 ) -> tuple[float, int, int]:
     """Run ``argv`` to completion; returns (wall seconds, peak RSS of its tree in bytes, exit code).
 
     The tree is sampled every ``interval`` seconds, so a child living less than that can be missed.
-    ``stderr`` (a file) gets the child's error output; ``tree`` takes one sample (``tree_rss``, or a variant
+    ``stderr`` and ``stdout`` (files) get the child's output; ``tree`` takes one sample (``tree_rss``, or a variant
     that leaves some children out). ``PEAKS`` then holds the peaks of the parts: the process alone, its
     largest child, the child count.
     """
     started = time.perf_counter()
-    with open(stderr or os.devnull, "w") as errors:
-        child = psutil.Popen(list(argv), stdout=subprocess.DEVNULL, stderr=errors)
+    with open(stderr or os.devnull, "w") as errors, open(stdout or os.devnull, "w") as output:
+        child = psutil.Popen(list(argv), stdout=output, stderr=errors)
         peaks = [0, 0, 0, 0]
         while child.poll() is None:
             peaks = [max(a, b) for a, b in zip(peaks, tree(child), strict=True)]
