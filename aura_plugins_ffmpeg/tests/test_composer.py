@@ -619,6 +619,24 @@ async def test_cancellation_kills_ffmpeg_and_removes_the_partial_file(tmp_path: 
     assert not requests[0].out_path.exists()
 
 
+@pytest.mark.anyio
+async def test_an_unreadable_next_picture_fails_the_segment_cleanly(tmp_path: Path) -> None:
+    """The next picture is decoded while the segment already encodes: when it cannot be, the
+    segment fails with a ``ProviderError`` naming it, no ffmpeg is left running, no file is left,
+    and the composer keeps no still for it."""
+    render = RenderSpec(width=W, height=H, fps=FPS, transition="crossfade", transition_duration=0.5)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a picture at all")
+    pics = [picture(tmp_path, "red", (200, 20, 20)), Picture(broken, W, H, "test", "CC0")]
+    request = timeline(tmp_path, [tone(tmp_path, "s0", 1.4), tone(tmp_path, "s1", 1.0)], pics, render)[0]
+    composer = FfmpegComposer()
+    with anyio.fail_after(30), pytest.raises(ProviderError, match="decode the picture of scene 2"):
+        await composer.render_scene(request)
+    assert ffmpeg_children() == []
+    assert not request.out_path.exists()
+    assert len(composer.stills) == 0
+
+
 def test_configure_checks_settings() -> None:
     """Unknown keys and bad values are user errors naming the key; good ones change the fingerprint."""
     composer = FfmpegComposer()

@@ -120,7 +120,7 @@ class FfmpegComposer:
         found = await anyio.to_thread.run_sync(probe, request.out_path)
         if found.video_frames != plan.frames:
             raise ProviderError(
-                f"segment {request.scene.index} has {found.video_frames} frames, expected {plan.frames}",
+                f"segment of scene {request.scene.index + 1} has {found.video_frames} frames, expected {plan.frames}",
                 transient=False,
             )
         return Segment(

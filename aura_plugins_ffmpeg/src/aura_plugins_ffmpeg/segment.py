@@ -97,12 +97,12 @@ async def load_still(
     raw = binary.Filled(Sampler.size(render.width, render.height, factor))
     await binary.run(
         binary.command(exe, graph.compile(), threads=1),
-        what=f"decode the picture of scene {index}",
+        what=f"decode the picture of scene {index + 1}",
         stdout=raw,
     )
     if raw.length != len(raw.data):
         raise ProviderError(
-            f"the upsampled still of scene {index} has {raw.length} bytes, expected {len(raw.data)}",
+            f"the upsampled still of scene {index + 1} has {raw.length} bytes, expected {len(raw.data)}",
             transient=False,
         )
     return Sampler(raw.data, render.width, render.height, factor)
@@ -302,7 +302,7 @@ async def render(
             burn = caption_file(request, folder)
             graph = build(request, plan, encoder, burn=burn, threads=threads)
             args = binary.command(exe, graph.compile(), threads=1, global_args=encoder.global_args)
-            await binary.run(args, what=f"render scene {index}", partial=[out], cwd=folder, feed=frames)
+            await binary.run(args, what=f"render scene {index + 1}", partial=[out], cwd=folder, feed=frames)
 
         # Encoding starts once the scene's own picture is ready; the next one is only needed when the
         # crossfade starts, so it is decoded (or found decoded) after it, while the frames encode.
