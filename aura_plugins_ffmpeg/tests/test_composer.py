@@ -535,9 +535,12 @@ async def test_burned_captions_show_during_speech_and_highlight_each_word(tmp_pa
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize(("codec", "suffix", "name"), [("h265", ".mp4", "hevc"), ("vp9", ".webm", "vp9")])
+@pytest.mark.parametrize(
+    ("codec", "suffix", "name"), [("h265", ".mp4", "hevc"), ("vp9", ".webm", "vp9"), ("av1", ".mp4", "av1")]
+)
 async def test_other_codecs_render_and_assemble(tmp_path: Path, codec: str, suffix: str, name: str) -> None:
-    """H.265 lands in an MP4, VP9 in a WebM next to the asked path; both probe with the right codec."""
+    """H.265 and AV1 (SVT-AV1) land in an MP4, VP9 in a WebM next to the asked path; each probes with
+    the right codec."""
     render = RenderSpec(width=W, height=H, fps=FPS, codec=codec, quality="draft", captions="off")  # type: ignore[arg-type]
     requests = timeline(tmp_path, [tone(tmp_path, "s0", 0.6)], [picture(tmp_path, "p", (60, 90, 30))], render)
     composer = FfmpegComposer()
@@ -547,7 +550,7 @@ async def test_other_codecs_render_and_assemble(tmp_path: Path, codec: str, suff
     )
     assert video.path.suffix == suffix and video.path.is_file()
     with av.open(str(video.path)) as container:
-        assert container.streams.video[0].codec_context.name == name
+        assert container.streams.video[0].codec_context.codec.canonical_name == name
         assert len(container.streams.audio) == 1
 
 
