@@ -2,7 +2,9 @@
 
 Two steps per segment:
 
-1. ffmpeg decodes each picture once, cover-fits it and upsamples it 4x (``motion.upsampled``);
+1. ffmpeg decodes each picture once per run, cover-fits it and upsamples it 4x
+   (``motion.upsampled``; the segment before, whose transition ends on it, shares it through
+   ``stills.StillCache``);
 2. Python samples every frame of the move from that still (``motion.Sampler``), blends a
    crossfade's frames with the next scene's first frame, and pipes raw yuv420p frames into one
    ffmpeg that adds any other transition, the fade out, the captions and encodes.
