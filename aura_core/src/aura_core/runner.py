@@ -40,7 +40,7 @@ from aura_core.contract import (
 )
 from aura_core.events import SceneTimed, StageFinished, StageStarted
 from aura_core.planning import ScriptPlan, draft_scene
-from aura_core.specs import BriefFile
+from aura_core.specs import BriefFile, RenderSpec
 from aura_core.store import RunStore
 from aura_core.validation import check_picture, check_segment, check_soundtrack, check_speech, check_video
 
@@ -148,9 +148,14 @@ def soundtrack_request(
     )
 
 
-def soundtrack_suffix(spec: BriefFile) -> str:
+def video_suffix(render: RenderSpec) -> str:
+    """The suffix of segment and video files: WebM for VP9, else MP4."""
+    return ".webm" if render.codec == "vp9" else ".mp4"
+
+
+def soundtrack_suffix(render: RenderSpec) -> str:
     """The soundtrack file's suffix: what the video's container carries (Opus in WebM for VP9)."""
-    return ".webm" if spec.render.codec == "vp9" else ".m4a"
+    return ".webm" if render.codec == "vp9" else ".m4a"
 
 
 def mixes_soundtrack(calls: ProviderCalls) -> bool:
@@ -380,7 +385,7 @@ class Runner:
             request=soundtrack_request(spec, narration, duration),
             method="mix_soundtrack",
             result_type=Soundtrack,
-            suffix=soundtrack_suffix(spec),
+            suffix=soundtrack_suffix(spec.render),
             validate=check_soundtrack,
             # Beside the segments, not queued behind them: one light call per run, which would
             # otherwise wait for the last segments and then run alone while the cores idle.
@@ -455,7 +460,7 @@ class Runner:
             request=request,
             method="render_scene",
             result_type=Segment,
-            suffix=".mp4" if self.ctx.spec.render.codec != "vp9" else ".webm",
+            suffix=video_suffix(self.ctx.spec.render),
             validate=check_segment,
             key_ignore=SEGMENT_KEY_IGNORE,
         )
@@ -479,7 +484,7 @@ class Runner:
             request=request,
             method="assemble",
             result_type=Video,
-            suffix=".mp4" if spec.render.codec != "vp9" else ".webm",
+            suffix=video_suffix(spec.render),
             validate=lambda v, _r: check_video(v),
         )
         self.stages.item_done("assembly")

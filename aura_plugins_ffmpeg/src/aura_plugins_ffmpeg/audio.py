@@ -141,6 +141,9 @@ def measure_graph(mix: Any, wav: Path) -> Any:
     return ffmpeg.output(measured, str(wav), acodec="pcm_f32le", f="wav")
 
 
+#: ``ebur128``'s floor: an integrated loudness at or below it is silence, not a measurement.
+SILENCE = -70.0
+
 _SUMMARY = re.compile(
     r"Integrated loudness:\s*I:\s*(?P<i>\S+) LUFS\s*Threshold:\s*(?P<thresh>\S+) LUFS"
     r"\s*Loudness range:\s*LRA:\s*(?P<lra>\S+) LU.*?True peak:\s*Peak:\s*(?P<tp>\S+) dBFS",
@@ -164,9 +167,7 @@ def parse_measurement(stderr: str) -> Loudness | None:
         )
     except ValueError:
         return None
-    if not math.isfinite(values.integrated) or values.integrated <= -70.0:
-        return None
-    return values
+    return values if _audible(values.integrated) else None
 
 
 _INTEGRATED = re.compile(r"Integrated loudness:\s*I:\s*(?P<i>\S+) LUFS")
@@ -179,7 +180,13 @@ def parse_integrated(stderr: str) -> float | None:
         value = float(found[-1]) if found else None
     except ValueError:
         return None
-    return value if value is not None and math.isfinite(value) and value > -70.0 else None
+    return value if value is not None and _audible(value) else None
+
+
+def _audible(integrated: float) -> bool:
+    """Whether an integrated loudness is a measurement: not ``-inf`` and above the scanner's floor
+    of -70 LUFS (silence)."""
+    return math.isfinite(integrated) and integrated > SILENCE
 
 
 #: Where the limiter holds sample peaks when the gain alone would pass the true-peak ceiling: half a

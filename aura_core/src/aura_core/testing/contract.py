@@ -67,6 +67,7 @@ from aura_core.contract import (
     Video,
 )
 from aura_core.errors import ProviderError
+from aura_core.runner import soundtrack_suffix
 from aura_core.specs import Brief, PlanSpec, RenderSpec, VoiceSpec
 from aura_core.testing.fakes import write_gradient_png, write_tone_wav
 from aura_core.validation import (
@@ -511,10 +512,8 @@ class _Run:
     async def _soundtrack(self, assembly: AssemblyRequest, total: float) -> list[str]:
         """A composer that mixes soundtracks (``SoundtrackMixer``): the soundtrack of the sample is as
         long as the timeline, and an assembly given it makes a video as long as its segments."""
-        suffix = ".webm" if assembly.render.codec == "vp9" else ".m4a"
-        request = SoundtrackRequest(
-            assembly.narration, None, assembly.render, total, self.sample.path("sound" + suffix)
-        )
+        sound = self.sample.path("sound" + soundtrack_suffix(assembly.render))
+        request = SoundtrackRequest(assembly.narration, None, assembly.render, total, sound)
         soundtrack = await self._timed(request, "mix_soundtrack")
         if not isinstance(soundtrack, Soundtrack):
             return [f"mix_soundtrack returned {type(soundtrack).__name__}, expected Soundtrack"]
