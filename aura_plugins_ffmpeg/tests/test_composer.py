@@ -35,7 +35,7 @@ from aura_core import (
     WordTiming,
 )
 from aura_core.testing import probe_entry_point
-from aura_plugins_ffmpeg import FfmpegComposer, allocator, audio, encoders, segment
+from aura_plugins_ffmpeg import FfmpegComposer, allocator, audio, binary, encoders, segment
 from aura_plugins_ffmpeg.plugin import aura_register_providers
 
 W, H, FPS = 160, 90, 10
@@ -712,3 +712,60 @@ def test_freed_memory_is_kept_for_the_next_frame() -> None:
         import platform
 
         assert allocator.is_glibc() == (platform.libc_ver()[0] == "glibc")
+
+
+def passthrough(exe: str) -> list[str]:
+    """ffmpeg copying raw bytes from its stdin to its stdout (as 8 kHz unsigned 8-bit sound)."""
+    raw = ["-f", "u8", "-ar", "8000", "-ac", "1"]
+    return [exe, "-hide_banner", "-nostdin", "-loglevel", "error", *raw, "-i", "pipe:", *raw, "pipe:"]
+
+
+@pytest.mark.anyio
+async def test_stdout_is_read_whole_into_its_buffer_and_the_excess_counted() -> None:
+    exe = binary.locate(None)
+    data = bytes(range(256)) * 4096  # 1 MiB: more than one pipe's worth
+    exact, short = binary.Filled(len(data)), binary.Filled(1000)
+    await binary.run(passthrough(exe), what="copy", feed=iter([data]), stdout=exact)
+    await binary.run(passthrough(exe), what="copy", feed=iter([data]), stdout=short)
+    assert exact.length == len(data) and bytes(exact.data) == data
+    assert short.length == len(data) and bytes(short.data) == data[:1000]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("delay", [0.0, 0.02, 0.3])
+async def test_a_cancelled_call_leaves_no_pipe_open(delay: float) -> None:
+    """Whenever the call is cancelled (even before its threads could start), both pipes' ends on
+    our side are closed and ffmpeg is gone."""
+    exe = binary.locate(None)
+    me = psutil.Process()
+    await binary.run(passthrough(exe), what="copy", feed=iter([b"warm"]), stdout=binary.Filled(4))
+    before = me.num_fds()
+
+    def forever() -> Iterator[bytes]:
+        while True:
+            yield bytes(65536)
+
+    with anyio.move_on_after(delay) as scope:
+        await binary.run(passthrough(exe), what="copy", feed=forever(), stdout=binary.Filled(100))
+    assert scope.cancelled_caught
+    with anyio.fail_after(5):
+        while me.num_fds() != before:  # an abandoned reader or writer closes its end as ffmpeg dies
+            await anyio.sleep(0.01)
+    assert ffmpeg_children() == []
+
+
+def test_a_pipe_end_is_closed_once_by_whoever_takes_it() -> None:
+    """The thread that reads or writes an end takes it and closes it; ``run`` closes one that no
+    thread took (its task was cancelled before it started), and leaves a taken one alone."""
+    import os
+
+    read_end, write_end = os.pipe()
+    taken, untaken = binary._End(read_end), binary._End(write_end)
+    assert taken.take() and not taken.take()
+    taken.close_unused()
+    os.fstat(read_end)  # still open: its taker closes it
+    untaken.close_unused()
+    with pytest.raises(OSError):
+        os.fstat(write_end)
+    assert not untaken.take()
+    os.close(read_end)

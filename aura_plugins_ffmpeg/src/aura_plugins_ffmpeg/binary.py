@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import os
 import shutil
 import subprocess
@@ -30,12 +31,19 @@ class Filled:
         self.data = bytearray(size)
         self.length = 0
 
-    def write(self, chunk: bytes) -> None:
-        """Append ``chunk``; bytes beyond the size are counted in ``length`` but not kept."""
-        end = self.length + len(chunk)
+    def read_from(self, source: io.RawIOBase) -> int:
+        """Read once from ``source`` straight into the buffer (blocking); bytes beyond the size are
+        counted in ``length`` but not kept. Returns how many bytes came (0 at the end)."""
         if self.length < len(self.data):
-            self.data[self.length : end] = chunk[: len(self.data) - self.length]
-        self.length = end
+            count = source.readinto(memoryview(self.data)[self.length :]) or 0
+        else:
+            count = len(source.read(_OVERFLOW_READ) or b"")
+        self.length += count
+        return count
+
+
+#: How much is read at a time once a ``Filled`` buffer is full (the excess is only counted).
+_OVERFLOW_READ = 1 << 16
 
 
 def locate(setting: str | None) -> str:
@@ -98,37 +106,87 @@ async def run(
     what: str,
     partial: Sequence[Path] = (),
     cwd: Path | None = None,
-    feed: Iterable[bytes] | None = None,
-    stdout: bytearray | Filled | None = None,
+    feed: Iterable[bytes | memoryview] | None = None,
+    stdout: Filled | None = None,
 ) -> str:
     """Run ffmpeg with ``args``; return its stderr.
 
     ``feed`` (when given) is iterated in a worker thread and written to ffmpeg's stdin with
     blocking writes (a pipe of our own: large chunks, no event-loop round trip per 64 KiB),
     which is closed after the last chunk (an error making a chunk kills ffmpeg and is raised as
-    is); ``stdout`` (when given) receives ffmpeg's stdout (a ``Filled`` buffer when its size is known).
+    is); ``stdout`` (when given) receives ffmpeg's stdout, read in a worker thread straight into
+    the buffer (again a pipe of our own: no event-loop round trip and no copy per chunk).
     A non-zero exit raises a permanent ``ProviderError`` quoting the tail of stderr.
     On cancellation (or any error) the process is killed and waited for, and ``partial``
     files are removed, so no ffmpeg outlives the call and no half-written file is left.
     """
-    read_end, write_end = os.pipe() if feed is not None else (subprocess.DEVNULL, -1)
-    if feed is not None:
-        _widen(write_end)
+    stdin_pipe = _pipe() if feed is not None else None
+    stdout_pipe = _pipe() if stdout is not None else None
+    stdin_end = _End(stdin_pipe[1]) if stdin_pipe else None
+    stdout_end = _End(stdout_pipe[0]) if stdout_pipe else None
+    ours = [end for end in (stdin_end, stdout_end) if end is not None]
     try:
         process = await anyio.open_process(
             list(args),
-            stdin=read_end,
-            stdout=subprocess.PIPE if stdout is not None else subprocess.DEVNULL,
+            stdin=stdin_pipe[0] if stdin_pipe else subprocess.DEVNULL,
+            stdout=stdout_pipe[1] if stdout_pipe else subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             cwd=cwd,
         )
     except BaseException:
-        if feed is not None:
-            os.close(write_end)
+        for end in ours:
+            end.close_unused()
         raise
-    finally:
-        if feed is not None:
-            os.close(read_end)
+    finally:  # the child's ends: ffmpeg holds them now
+        for fd in (stdin_pipe[0] if stdin_pipe else -1, stdout_pipe[1] if stdout_pipe else -1):
+            if fd >= 0:
+                os.close(fd)
+    try:
+        return await _communicate(process, what, partial, feed, stdin_end, stdout, stdout_end)
+    finally:  # an end whose thread never started (cancelled at once) is closed here
+        for end in ours:
+            end.close_unused()
+
+
+def _pipe() -> tuple[int, int]:
+    """A pipe (read end, write end), widened to ``PIPE_SIZE`` where the platform allows it."""
+    read_end, write_end = os.pipe()
+    _widen(write_end)
+    return read_end, write_end
+
+
+class _End:
+    """Our end of a pipe to ffmpeg. The thread that reads or writes it takes it (and closes it
+    when done); one that ``run`` never got to start leaves it to ``close_unused``: closed once."""
+
+    def __init__(self, fd: int) -> None:
+        """Our end ``fd``, not taken yet."""
+        self.fd = fd
+        self._lock = threading.Lock()
+        self._taken = False
+
+    def take(self) -> bool:
+        """Claim the end (True once only): the claimer closes it."""
+        with self._lock:
+            taken, self._taken = self._taken, True
+        return not taken
+
+    def close_unused(self) -> None:
+        """Close the end if nothing took it."""
+        if self.take():
+            os.close(self.fd)
+
+
+async def _communicate(
+    process: anyio.abc.Process,
+    what: str,
+    partial: Sequence[Path],
+    feed: Iterable[bytes | memoryview] | None,
+    stdin_end: _End | None,
+    stdout: Filled | None,
+    stdout_end: _End | None,
+) -> str:
+    """``run`` once ffmpeg started: feed its stdin, read its stdout and stderr, wait for it."""
     stop = threading.Event()
     kept = bytearray()
 
@@ -139,19 +197,15 @@ async def run(
             if len(kept) > _STDERR_KEEP:
                 del kept[: len(kept) - _STDERR_KEEP]
 
-    async def read_stdout(into: bytearray | Filled) -> None:
-        assert process.stdout is not None
-        async for chunk in process.stdout:
-            if isinstance(into, Filled):
-                into.write(chunk)
-            else:
-                into.extend(chunk)
+    async def read_stdout(into: Filled, end: _End) -> None:
+        # Ends when ffmpeg's end of the pipe closes: when it exits, or is killed on cancellation.
+        await anyio.to_thread.run_sync(_read_all, into, end, abandon_on_cancel=True)
 
     failed: list[Exception] = []
 
-    async def write_stdin(chunks: Iterable[bytes]) -> None:
+    async def write_stdin(chunks: Iterable[bytes | memoryview], end: _End) -> None:
         try:
-            await anyio.to_thread.run_sync(_write_all, chunks, write_end, stop, abandon_on_cancel=True)
+            await anyio.to_thread.run_sync(_write_all, chunks, end, stop, abandon_on_cancel=True)
         except Exception as error:  # noqa: BLE001 - raised below, once ffmpeg is stopped
             failed.append(error)
             process.kill()
@@ -159,10 +213,10 @@ async def run(
     try:
         async with anyio.create_task_group() as group:
             group.start_soon(read_stderr)
-            if stdout is not None:
-                group.start_soon(read_stdout, stdout)
-            if feed is not None:
-                group.start_soon(write_stdin, feed)
+            if stdout is not None and stdout_end is not None:
+                group.start_soon(read_stdout, stdout, stdout_end)
+            if feed is not None and stdin_end is not None:
+                group.start_soon(write_stdin, feed, stdin_end)
         code = await process.wait()
     except BaseException:
         stop.set()
@@ -228,12 +282,24 @@ def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return next((e for e in flat if not isinstance(e, cancelled)), flat[0])  # a group is never empty
 
 
-def _write_all(chunks: Iterable[bytes], fd: int, stop: threading.Event) -> None:
-    """Write ``chunks`` to ``fd`` (blocking; in a worker thread), then close it.
+def _read_all(into: Filled, end: _End) -> None:
+    """Read our ``end`` of ffmpeg's stdout to its end into ``into`` (blocking; in a worker
+    thread), then close it."""
+    if not end.take():
+        return
+    with io.FileIO(end.fd, "rb", closefd=True) as source:
+        while into.read_from(source):
+            pass
+
+
+def _write_all(chunks: Iterable[bytes | memoryview], end: _End, stop: threading.Event) -> None:
+    """Write ``chunks`` to our ``end`` of ffmpeg's stdin (blocking; in a worker thread), then close it.
 
     Stops early when ``stop`` is set (the call was cancelled) or ffmpeg stopped reading
     (its exit code and stderr then say why); an error making a chunk propagates.
     """
+    if not end.take():
+        return
     try:
         for chunk in chunks:
             view = memoryview(chunk)
@@ -241,8 +307,8 @@ def _write_all(chunks: Iterable[bytes], fd: int, stop: threading.Event) -> None:
                 if stop.is_set():
                     return
                 try:
-                    view = view[os.write(fd, view) :]
+                    view = view[os.write(end.fd, view) :]
                 except BrokenPipeError:
                     return
     finally:
-        os.close(fd)
+        os.close(end.fd)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import ffmpeg
 from attrs import frozen
@@ -67,13 +67,57 @@ def supersampling(width: int, height: int) -> int:
     return 4 if width * height <= 2560 * 1440 else 2
 
 
+#: One plane of a frame as it is piped: the sampler's own buffer, or the bytes of a blended plane.
+Plane = bytes | memoryview
+
+
+def _image_over(buffer: bytearray | memoryview, size: tuple[int, int]) -> Any:
+    """A Pillow ``L`` image of ``size`` over ``buffer`` itself, not a copy (Pillow maps any
+    contiguous buffer, though its annotations name only bytes)."""
+    from PIL import Image  # imported here: ``import aura_plugins_ffmpeg.plugin`` stays cheap
+
+    return Image.frombuffer("L", size, cast("bytes", buffer), "raw", "L", 0, 1)
+
+
+class Canvas:
+    """The Y, U and V planes one frame is sampled into, reused for every frame of a segment.
+
+    They are Pillow ``L`` images over buffers of the canvas's own, which ``Sampler.frame`` writes
+    in place and which are piped as they are: a frame costs no allocation, no zeroing and no copy
+    (``Image.transform`` returns a new image, and ``tobytes`` copies it twice). So a frame's planes
+    are only valid until the next frame is sampled into the same canvas.
+    """
+
+    def __init__(self, width: int, height: int) -> None:
+        """The planes of a ``width`` x ``height`` yuv420p frame."""
+        cw, ch = (width + 1) // 2, (height + 1) // 2
+        sizes = ((width, height), (cw, ch), (cw, ch))
+        buffers = [bytearray(w * h) for w, h in sizes]
+        self.images = tuple(_image_over(buffer, size) for buffer, size in zip(buffers, sizes, strict=True))
+        self.planes = (memoryview(buffers[0]), memoryview(buffers[1]), memoryview(buffers[2]))
+
+
+def _sample_into(source: Any, target: Any, extent: Box) -> None:
+    """Fill ``target`` (a Pillow image) with the ``extent`` of ``source``, nearest pixel: what
+    ``source.transform(target.size, Transform.EXTENT, extent)`` returns, written into ``target``
+    itself. It makes the call ``Image.transform`` makes on Pillow's core image, with the affine
+    ``Image.transform`` derives from an extent (tested against it)."""
+    from PIL import Image
+
+    left, top, right, bottom = extent
+    width, height = target.size
+    affine = ((right - left) / width, 0, left, 0, (bottom - top) / height, top)
+    target.im.transform(
+        (0, 0, width, height), source.im, Image.Transform.AFFINE, affine, Image.Resampling.NEAREST, 1
+    )
+
+
 class Sampler:
     """A yuv420p still upsampled ``factor`` times (lanczos), from which each frame of a move is sampled.
 
-    Each output pixel takes the nearest pixel of the upsampled picture (Pillow's ``EXTENT``
-    transform): positions are exact to 1/(2 * factor) of a pixel, so the motion has no
-    integer-rounding jitter, and a 1080p frame costs about 3 ms instead of the 20 ms of an
-    interpolating ``perspective`` filter.
+    Each output pixel takes the nearest pixel of the upsampled picture: positions are exact to
+    1/(2 * factor) of a pixel, so the motion has no integer-rounding jitter, and a 1080p frame
+    costs about 3 ms instead of the 20 ms of an interpolating ``perspective`` filter.
     """
 
     def __init__(self, raw: bytearray, width: int, height: int, factor: int) -> None:
@@ -86,15 +130,12 @@ class Sampler:
             raise ProviderError(
                 f"the upsampled still has {len(raw)} bytes, expected {luma + 2 * chroma}", transient=False
             )
-        import numpy as np  # imported here (with Pillow): ``import aura_plugins_ffmpeg.plugin`` stays cheap
-        from PIL import Image
-
-        view = np.frombuffer(raw, dtype=np.uint8)
+        view = memoryview(raw)
         self.width, self.height, self.factor = width, height, factor
         self._planes = (
-            Image.frombuffer("L", (big_w, big_h), view[:luma], "raw", "L", 0, 1),
-            Image.frombuffer("L", (big_w // 2, big_h // 2), view[luma : luma + chroma], "raw", "L", 0, 1),
-            Image.frombuffer("L", (big_w // 2, big_h // 2), view[luma + chroma :], "raw", "L", 0, 1),
+            _image_over(view[:luma], (big_w, big_h)),
+            _image_over(view[luma : luma + chroma], (big_w // 2, big_h // 2)),
+            _image_over(view[luma + chroma :], (big_w // 2, big_h // 2)),
         )
 
     @staticmethod
@@ -103,8 +144,8 @@ class Sampler:
         big_w, big_h = width * factor, height * factor
         return big_w * big_h + 2 * (big_w // 2) * (big_h // 2)
 
-    def _boxes(self, box: Box) -> tuple[Box, Box, tuple[int, int]]:
-        """``box`` in the still's luma and chroma pixels, and the size of a frame's chroma planes."""
+    def _boxes(self, box: Box) -> tuple[Box, Box]:
+        """``box`` in the still's luma and chroma pixels."""
         left, top, right, bottom = box
         k = self.factor
         # A chroma pixel covers 2 x 2 frame pixels (the last one may hang over an odd edge).
@@ -112,24 +153,26 @@ class Sampler:
         sx, sy = (right - left) / self.width, (bottom - top) / self.height
         half = k / 2
         chroma_box = (left * half, top * half, (left + 2 * cw * sx) * half, (top + 2 * ch * sy) * half)
-        return (left * k, top * k, right * k, bottom * k), chroma_box, (cw, ch)
+        return (left * k, top * k, right * k, bottom * k), chroma_box
 
-    def frame(self, box: Box, mix: Mix | None = None) -> tuple[bytes, bytes, bytes]:
-        """The Y, U and V planes of the frame showing ``box`` (left, top, right, bottom in frame pixels),
-        blended with ``mix``'s frame at its weight when given (a crossfade's frame)."""
+    def frame(self, box: Box, canvas: Canvas, mix: Mix | None = None) -> tuple[Plane, Plane, Plane]:
+        """The Y, U and V planes of the frame showing ``box`` (left, top, right, bottom in frame
+        pixels), sampled into ``canvas`` (its planes are returned: valid until its next frame);
+        blended with ``mix``'s frame at its weight when given (a crossfade's frame, new bytes)."""
         from PIL import Image
 
-        luma_box, chroma_box, chroma_size = self._boxes(box)
-        luma = self._planes[0].transform((self.width, self.height), Image.Transform.EXTENT, luma_box)
-        u, v = (
-            plane.transform(chroma_size, Image.Transform.EXTENT, chroma_box) for plane in self._planes[1:]
+        luma_box, chroma_box = self._boxes(box)
+        for source, target, extent in zip(
+            self._planes, canvas.images, (luma_box, chroma_box, chroma_box), strict=True
+        ):
+            _sample_into(source, target, extent)
+        if mix is None:
+            return canvas.planes
+        y, u, v = (
+            Image.blend(own, other, mix.weight).tobytes()
+            for own, other in zip(canvas.images, mix.planes, strict=True)
         )
-        if mix is not None:
-            luma, u, v = (
-                Image.blend(own, other, mix.weight)
-                for own, other in zip((luma, u, v), mix.planes, strict=True)
-            )
-        return luma.tobytes(), u.tobytes(), v.tobytes()
+        return y, u, v
 
 
 @frozen

@@ -29,8 +29,10 @@ from aura_core import Narration, Picture, ProviderError, SegmentRequest
 from aura_plugins_ffmpeg import allocator, binary, captions
 from aura_plugins_ffmpeg.encoders import Encoder
 from aura_plugins_ffmpeg.motion import (
+    Canvas,
     Mix,
     Move,
+    Plane,
     Sampler,
     hold,
     move_for,
@@ -112,8 +114,9 @@ async def load_still(
 
 def motion_frames(
     sampler: Sampler, move: Move, frames: int, into: Callable[[], bytes] | None = None, overlap: int = 0
-) -> Iterator[bytes]:
-    """The ``frames`` raw frames of ``move`` (blocking: iterated in a worker thread).
+) -> Iterator[Plane]:
+    """The planes of the ``frames`` raw frames of ``move`` (blocking: iterated in a worker thread).
+    They are sampled into one canvas: each plane must be written out before the next is taken.
 
     With ``into`` (which gives the next scene's first frame, waiting for it if need be: it is
     asked for only when the transition starts), the last ``overlap`` frames crossfade into that
@@ -122,12 +125,13 @@ def motion_frames(
     """
     start = frames - overlap
     planes = None
+    canvas = Canvas(sampler.width, sampler.height)
     for n in range(frames):
         box = window(move, sampler.width, sampler.height, n / frames)
         if into is not None and overlap and n == start + 1:
             planes = Mix.planes_of(into(), sampler.width, sampler.height)
         mix = Mix(planes, (n - start) / overlap) if planes is not None else None
-        yield from sampler.frame(box, mix)
+        yield from sampler.frame(box, canvas, mix)
 
 
 class NextFrame:
@@ -240,7 +244,8 @@ def encoder_threads(setting: int, concurrency: int) -> int:
 def first_frame(following: Sampler, index: int, zoom: float) -> bytes:
     """Scene ``index``'s first frame, raw yuv420p, sampled from its still exactly as its own segment
     samples it (blocking)."""
-    return b"".join(following.frame(window(move_for(index, zoom), following.width, following.height, 0.0)))
+    box = window(move_for(index, zoom), following.width, following.height, 0.0)
+    return b"".join(following.frame(box, Canvas(following.width, following.height)))
 
 
 async def render(
