@@ -765,7 +765,7 @@ def test_a_pipe_end_is_closed_once_by_whoever_takes_it() -> None:
     taken.close_unused()
     os.fstat(read_end)  # still open: its taker closes it
     untaken.close_unused()
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="Bad file descriptor"):
         os.fstat(write_end)
     assert not untaken.take()
     os.close(read_end)
