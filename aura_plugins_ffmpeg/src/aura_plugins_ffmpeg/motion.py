@@ -4,11 +4,12 @@ The still is decoded and cover-fitted once, upsampled 4x with lanczos once, and 
 the move is a nearest-pixel gather from it (``Sampler``): the window moves by quarter pixels,
 so there is none of the integer-rounding jitter of ``zoompan`` or of ``crop`` offsets, at a
 fraction of the cost of the ``perspective`` filter (about 2 ms instead of 20 ms per 1080p frame).
+Frames are gathered a batch at a time, band by band, into reused ``Canvas`` buffers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -96,19 +97,41 @@ class Canvas:
         self.images = tuple(_image_over(buffer, size) for buffer, size in zip(buffers, sizes, strict=True))
         self.planes = (memoryview(buffers[0]), memoryview(buffers[1]), memoryview(buffers[2]))
 
+    def blended(self, mix: Mix) -> tuple[bytes, bytes, bytes]:
+        """The canvas's frame blended with ``mix``'s frame at its weight (a crossfade's frame), as
+        new bytes: the canvas is left as it is."""
+        from PIL import Image
 
-def _sample_into(source: Any, target: Any, extent: Box) -> None:
-    """Fill ``target`` (a Pillow image) with the ``extent`` of ``source``, nearest pixel: what
-    ``source.transform(target.size, Transform.EXTENT, extent)`` returns, written into ``target``
-    itself. It makes the call ``Image.transform`` makes on Pillow's core image, with the affine
-    ``Image.transform`` derives from an extent (tested against it)."""
+        y, u, v = (
+            Image.blend(own, other, mix.weight).tobytes()
+            for own, other in zip(self.images, mix.planes, strict=True)
+        )
+        return y, u, v
+
+
+#: Frames sampled together (``Sampler.frames``), and the rows of a band (luma; chroma takes half).
+BATCH = 8
+BAND = 120
+
+
+def _sample_rows(source: Any, target: Any, extent: Box, rows: tuple[int, int]) -> None:
+    """Fill ``rows`` (first, end) of ``target`` (a Pillow image) with what they show of ``extent``
+    of ``source``, nearest pixel, in ``target``'s own memory.
+
+    Over all its rows, this is ``source.transform(target.size, Transform.EXTENT, extent)`` (tested
+    against it), without the new image ``Image.transform`` returns: the call it makes on Pillow's
+    core image, with the affine it derives from an extent, shifted to the first row (the core maps
+    a box from its own corner).
+    """
     from PIL import Image
 
     left, top, right, bottom = extent
     width, height = target.size
-    affine = ((right - left) / width, 0, left, 0, (bottom - top) / height, top)
+    first, end = rows
+    scale_x, scale_y = (right - left) / width, (bottom - top) / height
+    affine = (scale_x, 0, left, 0, scale_y, top + first * scale_y)
     target.im.transform(
-        (0, 0, width, height), source.im, Image.Transform.AFFINE, affine, Image.Resampling.NEAREST, 1
+        (0, first, width, end), source.im, Image.Transform.AFFINE, affine, Image.Resampling.NEAREST, 1
     )
 
 
@@ -155,24 +178,24 @@ class Sampler:
         chroma_box = (left * half, top * half, (left + 2 * cw * sx) * half, (top + 2 * ch * sy) * half)
         return (left * k, top * k, right * k, bottom * k), chroma_box
 
-    def frame(self, box: Box, canvas: Canvas, mix: Mix | None = None) -> tuple[Plane, Plane, Plane]:
-        """The Y, U and V planes of the frame showing ``box`` (left, top, right, bottom in frame
-        pixels), sampled into ``canvas`` (its planes are returned: valid until its next frame);
-        blended with ``mix``'s frame at its weight when given (a crossfade's frame, new bytes)."""
-        from PIL import Image
+    def frames(self, boxes: Sequence[Box], canvases: Sequence[Canvas]) -> None:
+        """Sample the frames showing ``boxes`` (left, top, right, bottom in frame pixels) into
+        ``canvases``, one each (up to ``BATCH`` at a time is the point).
 
-        luma_box, chroma_box = self._boxes(box)
-        for source, target, extent in zip(
-            self._planes, canvas.images, (luma_box, chroma_box, chroma_box), strict=True
-        ):
-            _sample_into(source, target, extent)
-        if mix is None:
-            return canvas.planes
-        y, u, v = (
-            Image.blend(own, other, mix.weight).tobytes()
-            for own, other in zip(canvas.images, mix.planes, strict=True)
-        )
-        return y, u, v
+        They are sampled band by band (``BAND`` rows): one frame reads only every ``factor``-th row
+        of the still, the frames after it the rows in between, so each band of the still is
+        fetched from memory once for all of them rather than once per frame (a third less CPU
+        beside two encoders). A frame's pixels do not depend on the frames sampled with it.
+        """
+        plane_boxes = [self._boxes(box) for box in boxes]
+        for plane, source in enumerate(self._planes):
+            band = BAND if plane == 0 else BAND // 2
+            height = canvases[0].images[plane].height
+            for first in range(0, height, band):
+                rows = (first, min(height, first + band))
+                for (luma_box, chroma_box), canvas in zip(plane_boxes, canvases, strict=False):
+                    extent = luma_box if plane == 0 else chroma_box
+                    _sample_rows(source, canvas.images[plane], extent, rows)
 
 
 @frozen

@@ -5,9 +5,10 @@ Two steps per segment:
 1. ffmpeg decodes each picture once per run, cover-fits it and upsamples it 4x
    (``motion.upsampled``; the segment before, whose transition ends on it, shares it through
    ``stills.StillCache``);
-2. Python samples every frame of the move from that still (``motion.Sampler``), blends a
-   crossfade's frames with the next scene's first frame, and pipes raw yuv420p frames into one
-   ffmpeg that adds any other transition, the fade out, the captions and encodes.
+2. Python samples every frame of the move from that still (``motion.Sampler``, a batch of
+   frames at a time into reused canvases), blends a crossfade's frames with the next scene's
+   first frame, and pipes raw yuv420p frames into one ffmpeg that adds any other transition,
+   the fade out, the captions and encodes.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from aura_core import Narration, Picture, ProviderError, SegmentRequest
 from aura_plugins_ffmpeg import allocator, binary, captions
 from aura_plugins_ffmpeg.encoders import Encoder
 from aura_plugins_ffmpeg.motion import (
+    BATCH,
     Canvas,
     Mix,
     Move,
@@ -116,7 +118,8 @@ def motion_frames(
     sampler: Sampler, move: Move, frames: int, into: Callable[[], bytes] | None = None, overlap: int = 0
 ) -> Iterator[Plane]:
     """The planes of the ``frames`` raw frames of ``move`` (blocking: iterated in a worker thread).
-    They are sampled into one canvas: each plane must be written out before the next is taken.
+    They are sampled ``BATCH`` at a time into as many canvases, so each plane must be written out
+    before the next is taken.
 
     With ``into`` (which gives the next scene's first frame, waiting for it if need be: it is
     asked for only when the transition starts), the last ``overlap`` frames crossfade into that
@@ -125,13 +128,14 @@ def motion_frames(
     """
     start = frames - overlap
     planes = None
-    canvas = Canvas(sampler.width, sampler.height)
-    for n in range(frames):
-        box = window(move, sampler.width, sampler.height, n / frames)
-        if into is not None and overlap and n == start + 1:
-            planes = Mix.planes_of(into(), sampler.width, sampler.height)
-        mix = Mix(planes, (n - start) / overlap) if planes is not None else None
-        yield from sampler.frame(box, canvas, mix)
+    canvases = [Canvas(sampler.width, sampler.height) for _ in range(min(BATCH, frames))]
+    for batch in range(0, frames, BATCH):
+        numbers = range(batch, min(frames, batch + BATCH))
+        sampler.frames([window(move, sampler.width, sampler.height, n / frames) for n in numbers], canvases)
+        for n, canvas in zip(numbers, canvases, strict=False):
+            if into is not None and overlap and n == start + 1:
+                planes = Mix.planes_of(into(), sampler.width, sampler.height)
+            yield from canvas.planes if planes is None else canvas.blended(Mix(planes, (n - start) / overlap))
 
 
 class NextFrame:
@@ -244,8 +248,9 @@ def encoder_threads(setting: int, concurrency: int) -> int:
 def first_frame(following: Sampler, index: int, zoom: float) -> bytes:
     """Scene ``index``'s first frame, raw yuv420p, sampled from its still exactly as its own segment
     samples it (blocking)."""
-    box = window(move_for(index, zoom), following.width, following.height, 0.0)
-    return b"".join(following.frame(box, Canvas(following.width, following.height)))
+    canvas = Canvas(following.width, following.height)
+    following.frames([window(move_for(index, zoom), following.width, following.height, 0.0)], [canvas])
+    return b"".join(canvas.planes)
 
 
 async def render(
