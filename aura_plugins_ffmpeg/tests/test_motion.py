@@ -8,7 +8,7 @@ import random
 from PIL import Image
 
 from aura_plugins_ffmpeg import motion
-from aura_plugins_ffmpeg.motion import BATCH, Canvas, Mix, Sampler, move_for, window
+from aura_plugins_ffmpeg.motion import BATCH, BATCH_BYTES, Canvas, Mix, Sampler, batch_size, move_for, window
 
 #: An odd frame size (the last chroma pixel hangs over the edge) and a small upsampling factor, so
 #: that a still's row and column numbers fit in a byte.
@@ -141,3 +141,13 @@ def test_a_crossfade_frame_is_new_bytes_blending_both_frames() -> None:
     blended = canvas.blended(mix)
     for plane, own, theirs in zip(blended, canvas.images, other.images, strict=True):
         assert plane == Image.blend(own, theirs, 0.25).tobytes()
+
+
+def test_a_batch_of_canvases_stays_within_its_memory() -> None:
+    """8 frames together up to 1080p; fewer above, so the canvases stay under ``BATCH_BYTES``
+    (and at least one, however large the frame)."""
+    assert [batch_size(w, h) for w, h in ((320, 180), (1280, 720), (1920, 1080), (1080, 1920))] == [8] * 4
+    assert [batch_size(w, h) for w, h in ((2560, 1440), (3840, 2160), (15360, 8640))] == [6, 2, 1]
+    for width, height in ((2560, 1440), (3840, 2160)):
+        frame = sum(len(plane) for plane in Canvas(width, height).planes)
+        assert batch_size(width, height) * frame <= BATCH_BYTES < (batch_size(width, height) + 1) * frame

@@ -109,9 +109,18 @@ class Canvas:
         return y, u, v
 
 
-#: Frames sampled together (``Sampler.frames``), and the rows of a band (luma; chroma takes half).
+#: Frames sampled together (``Sampler.frames``; fewer when their canvases would pass
+#: ``BATCH_BYTES``), and the rows of a band (luma; chroma takes half).
 BATCH = 8
+BATCH_BYTES = 32 << 20
 BAND = 120
+
+
+def batch_size(width: int, height: int) -> int:
+    """How many ``width`` x ``height`` frames a segment samples together: ``BATCH``, or as many as
+    fit in ``BATCH_BYTES`` (8 up to 1080p, 6 at 1440p, 2 at 4K), at least 1."""
+    frame = width * height + 2 * ((width + 1) // 2) * ((height + 1) // 2)
+    return max(1, min(BATCH, BATCH_BYTES // frame))
 
 
 def _sample_rows(source: Any, target: Any, extent: Box, rows: tuple[int, int]) -> None:
@@ -180,7 +189,7 @@ class Sampler:
 
     def frames(self, boxes: Sequence[Box], canvases: Sequence[Canvas]) -> None:
         """Sample the frames showing ``boxes`` (left, top, right, bottom in frame pixels) into
-        ``canvases``, one each (up to ``BATCH`` at a time is the point).
+        ``canvases``, one each (``batch_size`` of them at a time is the point).
 
         They are sampled band by band (``BAND`` rows): one frame reads only every ``factor``-th row
         of the still, the frames after it the rows in between, so each band of the still is

@@ -30,12 +30,12 @@ from aura_core import Narration, Picture, ProviderError, SegmentRequest
 from aura_plugins_ffmpeg import allocator, binary, captions
 from aura_plugins_ffmpeg.encoders import Encoder
 from aura_plugins_ffmpeg.motion import (
-    BATCH,
     Canvas,
     Mix,
     Move,
     Plane,
     Sampler,
+    batch_size,
     hold,
     move_for,
     still,
@@ -118,8 +118,8 @@ def motion_frames(
     sampler: Sampler, move: Move, frames: int, into: Callable[[], bytes] | None = None, overlap: int = 0
 ) -> Iterator[Plane]:
     """The planes of the ``frames`` raw frames of ``move`` (blocking: iterated in a worker thread).
-    They are sampled ``BATCH`` at a time into as many canvases, so each plane must be written out
-    before the next is taken.
+    They are sampled a batch at a time (``batch_size``) into as many canvases, so each plane must
+    be written out before the next is taken.
 
     With ``into`` (which gives the next scene's first frame, waiting for it if need be: it is
     asked for only when the transition starts), the last ``overlap`` frames crossfade into that
@@ -128,9 +128,10 @@ def motion_frames(
     """
     start = frames - overlap
     planes = None
-    canvases = [Canvas(sampler.width, sampler.height) for _ in range(min(BATCH, frames))]
-    for batch in range(0, frames, BATCH):
-        numbers = range(batch, min(frames, batch + BATCH))
+    size = batch_size(sampler.width, sampler.height)
+    canvases = [Canvas(sampler.width, sampler.height) for _ in range(min(size, frames))]
+    for batch in range(0, frames, size):
+        numbers = range(batch, min(frames, batch + size))
         sampler.frames([window(move, sampler.width, sampler.height, n / frames) for n in numbers], canvases)
         for n, canvas in zip(numbers, canvases, strict=False):
             if into is not None and overlap and n == start + 1:
