@@ -83,7 +83,7 @@ def _image_over(buffer: bytearray | memoryview, size: tuple[int, int]) -> Any:
 class Canvas:
     """The Y, U and V planes one frame is sampled into, reused for every frame of a segment.
 
-    They are Pillow ``L`` images over buffers of the canvas's own, which ``Sampler.frame`` writes
+    They are Pillow ``L`` images over buffers of the canvas's own, which ``Sampler.frames`` writes
     in place and which are piped as they are: a frame costs no allocation, no zeroing and no copy
     (``Image.transform`` returns a new image, and ``tobytes`` copies it twice). So a frame's planes
     are only valid until the next frame is sampled into the same canvas.
@@ -127,10 +127,12 @@ def _sample_rows(source: Any, target: Any, extent: Box, rows: tuple[int, int]) -
     """Fill ``rows`` (first, end) of ``target`` (a Pillow image) with what they show of ``extent``
     of ``source``, nearest pixel, in ``target``'s own memory.
 
-    Over all its rows, this is ``source.transform(target.size, Transform.EXTENT, extent)`` (tested
-    against it), without the new image ``Image.transform`` returns: the call it makes on Pillow's
-    core image, with the affine it derives from an extent, shifted to the first row (the core maps
-    a box from its own corner).
+    The rows are what ``source.transform`` (``Transform.EXTENT``) gives for their part of the
+    extent (tested against it), without the new image ``Image.transform`` returns: the call it
+    makes on Pillow's core image, with the affine it derives from an extent, shifted to the first
+    row (the core maps a box from its own corner). Pillow steps from row to row by adding, so a
+    whole-frame transform can pick the neighbouring still row where a position lands on a
+    boundary; each band starts exact.
     """
     from PIL import Image
 
