@@ -195,10 +195,10 @@ def encoder_args() -> list[str]:
 
 
 def ffmpeg_exe() -> str:
-    """The bundled ffmpeg binary (aura's default)."""
-    import imageio_ffmpeg
+    """The ffmpeg binary aura uses by default (the bundled one)."""
+    from aura_plugins_ffmpeg import binary
 
-    return str(imageio_ffmpeg.get_ffmpeg_exe())
+    return binary.locate(None)
 
 
 def ffmpeg_command(*args: str) -> list[str]:

@@ -72,6 +72,12 @@ def supersampling(width: int, height: int) -> int:
 Plane = bytes | memoryview
 
 
+def chroma_size(width: int, height: int) -> tuple[int, int]:
+    """The size of a ``width`` x ``height`` yuv420p frame's chroma planes (a chroma pixel covers
+    2 x 2 frame pixels; the last one may hang over an odd edge)."""
+    return (width + 1) // 2, (height + 1) // 2
+
+
 def _image_over(buffer: bytearray | memoryview, size: tuple[int, int]) -> Any:
     """A Pillow ``L`` image of ``size`` over ``buffer`` itself, not a copy (Pillow maps any
     contiguous buffer, though its annotations name only bytes)."""
@@ -91,8 +97,8 @@ class Canvas:
 
     def __init__(self, width: int, height: int) -> None:
         """The planes of a ``width`` x ``height`` yuv420p frame."""
-        cw, ch = (width + 1) // 2, (height + 1) // 2
-        sizes = ((width, height), (cw, ch), (cw, ch))
+        chroma = chroma_size(width, height)
+        sizes = ((width, height), chroma, chroma)
         buffers = [bytearray(w * h) for w, h in sizes]
         self.images = tuple(_image_over(buffer, size) for buffer, size in zip(buffers, sizes, strict=True))
         self.planes = (memoryview(buffers[0]), memoryview(buffers[1]), memoryview(buffers[2]))
@@ -119,7 +125,8 @@ BAND = 120
 def batch_size(width: int, height: int) -> int:
     """How many ``width`` x ``height`` frames a segment samples together: ``BATCH``, or as many as
     fit in ``BATCH_BYTES`` (8 up to 1080p, 6 at 1440p, 2 at 4K), at least 1."""
-    frame = width * height + 2 * ((width + 1) // 2) * ((height + 1) // 2)
+    cw, ch = chroma_size(width, height)
+    frame = width * height + 2 * cw * ch
     return max(1, min(BATCH, BATCH_BYTES // frame))
 
 
@@ -182,8 +189,7 @@ class Sampler:
         """``box`` in the still's luma and chroma pixels."""
         left, top, right, bottom = box
         k = self.factor
-        # A chroma pixel covers 2 x 2 frame pixels (the last one may hang over an odd edge).
-        cw, ch = (self.width + 1) // 2, (self.height + 1) // 2
+        cw, ch = chroma_size(self.width, self.height)
         sx, sy = (right - left) / self.width, (bottom - top) / self.height
         half = k / 2
         chroma_box = (left * half, top * half, (left + 2 * cw * sx) * half, (top + 2 * ch * sy) * half)
@@ -222,7 +228,7 @@ class Mix:
         """The Y, U and V planes of one yuv420p frame ``raw`` as Pillow images."""
         from PIL import Image
 
-        cw, ch = (width + 1) // 2, (height + 1) // 2
+        cw, ch = chroma_size(width, height)
         luma, chroma = width * height, cw * ch
         return (
             Image.frombytes("L", (width, height), raw[:luma]),

@@ -270,24 +270,27 @@ async def render(
     index = request.scene.index
     factor = supersampling(render.width, render.height)
     out = request.out_path
-    allocator.keep_freed_memory()  # each frame's buffers are reused, not faulted in again
+    allocator.keep_freed_memory()  # the stills and blended frames freed are reused, not faulted in again
     folder = Path(tempfile.mkdtemp(prefix=f".{out.stem}-", dir=out.parent))
     try:
         following = NextFrame(index + 1)
         own_ready = anyio.Event()
 
-        def key(picture: Picture | None, at: int) -> StillKey:
-            path = picture.path.resolve() if picture is not None else None
-            return StillKey.of(path, at, render.width, render.height, render.fps, factor)
+        async def still_of(picture: Picture | None, at: int, *, own: bool, alone: bool = False) -> Sampler:
+            """Scene ``at``'s still, from ``stills`` (decoded here if no other segment has or is)."""
+            path = picture.path if picture is not None else None
+            load = functools.partial(load_still, exe, path, at, request, factor)
+            key = StillKey.of(
+                path.resolve() if path else None, at, render.width, render.height, render.fps, factor
+            )
+            return await stills.get(key, load, own=own, alone=alone)
 
         async def load_next() -> None:
             try:
                 if plan.transition is None:
                     return
                 await own_ready.wait()  # the scene's own picture first: encoding waits for it
-                picture = request.next_picture.path if request.next_picture is not None else None
-                load = functools.partial(load_still, exe, picture, index + 1, request, factor)
-                still = await stills.get(key(request.next_picture, index + 1), load, own=False)
+                still = await still_of(request.next_picture, index + 1, own=False)
                 frame = await anyio.to_thread.run_sync(first_frame, still, index + 1, zoom)
                 if plan.through_xfade:
                     await anyio.to_thread.run_sync((folder / NEXT_FRAME).write_bytes, frame)
@@ -296,11 +299,9 @@ async def render(
                 following.close()
 
         async def encode() -> None:
-            picture = request.picture.path if request.picture is not None else None
-            load = functools.partial(load_still, exe, picture, index, request, factor)
             # The segment before ends on this picture's first frame, unless there is none or no transition.
-            alone = index == 0 or request.render.transition == "none"
-            sampler = await stills.get(key(request.picture, index), load, own=True, alone=alone)
+            alone = index == 0 or render.transition == "none"
+            sampler = await still_of(request.picture, index, own=True, alone=alone)
             own_ready.set()
             if plan.through_xfade:
                 await following.ready.wait()  # ffmpeg reads the next frame's file when it starts
