@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -73,20 +74,40 @@ def _ms(seconds: float) -> int:
 
 
 def write_sidecars(items: Sequence[Cue], stem: Path) -> tuple[Path, Path]:
-    """Write ``<stem>.srt`` and ``<stem>.vtt``; return their paths."""
-    import pysubs2  # imported here: ``import aura_plugins_ffmpeg.plugin`` stays cheap
+    """Write ``<stem>.srt`` and ``<stem>.vtt``; return their paths.
 
-    subs = pysubs2.SSAFile()
-    for cue in items:
-        subs.append(pysubs2.SSAEvent(start=_ms(cue.start), end=_ms(cue.end), text=" ".join(cue.words)))
+    Each cue's text is the script's words exactly: pysubs2 would read them as ASS (dropping ``{…}``
+    and turning ``\\N`` into a line break), so only its timestamps are used and the cues are written
+    here. SRT has no escapes; WebVTT escapes ``&``, ``<`` and ``>``, which it reads as markup.
+    """
+    from pysubs2.formats.subrip import SubripFormat  # imported here: the plugin's import stays cheap
+    from pysubs2.formats.webvtt import WebVTTFormat
+
     srt, vtt = stem.with_suffix(".srt"), stem.with_suffix(".vtt")
-    subs.save(str(srt), format_="srt")
-    subs.save(str(vtt), format_="vtt")
+    srt_blocks, vtt_blocks = [], ["WEBVTT\n"]
+    for number, cue in enumerate(items, 1):
+        start, end, text = _ms(cue.start), _ms(cue.end), " ".join(cue.words)
+        srt_blocks.append(
+            f"{number}\n{SubripFormat.ms_to_timestamp(start)} --> {SubripFormat.ms_to_timestamp(end)}\n{text}\n"
+        )
+        vtt_blocks.append(
+            f"{WebVTTFormat.ms_to_timestamp(start)} --> {WebVTTFormat.ms_to_timestamp(end)}\n{html.escape(text, quote=False)}\n"
+        )
+    srt.write_text("\n".join(srt_blocks), encoding="utf-8")
+    vtt.write_text("\n".join(vtt_blocks), encoding="utf-8")
     return srt, vtt
 
 
-def _escape(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("{", "(").replace("}", ")")
+#: Written after every backslash of the script: libass reads ``\\N``, ``\\n``, ``\\h``, ``\\{`` and
+#: ``\\}`` as escapes and has none for a backslash itself, so an invisible word joiner (no width,
+#: default-ignorable) keeps the backslash from pairing with what follows (libass issues 194, 462).
+WORD_JOINER = "\u2060"
+
+
+def escape(text: str) -> str:
+    """``text`` as ASS dialogue that libass draws exactly as written: a backslash never starts an
+    escape, and braces are libass's literal ``\\{`` and ``\\}`` instead of override blocks."""
+    return text.replace("\\", "\\" + WORD_JOINER).replace("{", "\\{").replace("}", "\\}")
 
 
 def write_ass(items: Sequence[Cue], path: Path, width: int, height: int) -> None:
@@ -113,7 +134,7 @@ def write_ass(items: Sequence[Cue], path: Path, width: int, height: int) -> None
     )
     for cue in items:
         if not cue.word_times:
-            text = " ".join(_escape(w) for w in cue.words)
+            text = " ".join(escape(w) for w in cue.words)
             subs.append(pysubs2.SSAEvent(start=_ms(cue.start), end=_ms(cue.end), text=text))
             continue
         # One event per word: the whole cue, with the word being said highlighted.
@@ -122,7 +143,7 @@ def write_ass(items: Sequence[Cue], path: Path, width: int, height: int) -> None
             if i == 0:
                 start = cue.start
             parts = [
-                f"{{\\c&H00FFFF&}}{_escape(w)}{{\\r}}" if j == i else _escape(w)
+                f"{{\\c&H00FFFF&}}{escape(w)}{{\\r}}" if j == i else escape(w)
                 for j, w in enumerate(cue.words)
             ]
             subs.append(
