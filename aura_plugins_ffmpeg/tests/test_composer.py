@@ -591,6 +591,24 @@ async def test_ffmpeg_failure_raises_provider_error_with_stderr_tail(tmp_path: P
     assert not requests[0].out_path.exists()
 
 
+@pytest.mark.anyio
+async def test_music_that_is_not_audio_fails_with_ffmpegs_own_reason_first(tmp_path: Path) -> None:
+    """A music file of random bytes: the message's first line (the one a run reports) is ffmpeg's
+    reason, "Invalid data found when processing input", and no stream listing is quoted."""
+    song = tmp_path / "song.mp3"
+    song.write_bytes(np.random.default_rng(7).bytes(4000))
+    voice = tone(tmp_path, "s0", 0.5)
+    render = RenderSpec(width=W, height=H, fps=FPS, music=song)
+    request = SoundtrackRequest((Narration(voice, 0.0, "hi"),), song, render, 1.0, tmp_path / "mix.m4a")
+    with pytest.raises(ProviderError) as caught:
+        await FfmpegComposer().mix_soundtrack(request)
+    first, *rest = caught.value.message.splitlines()
+    assert "Invalid data found when processing input" in first
+    assert any(str(song) in line for line in rest)
+    assert "Guessed Channel Layout" not in caught.value.message and "Stream #" not in caught.value.message
+    assert not request.out_path.exists()
+
+
 def ffmpeg_children() -> list[psutil.Process]:
     """Live ffmpeg processes started by this test process."""
     found = []

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import io
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -21,6 +22,9 @@ from aura_core import ProviderError, UserError
 _STDERR_KEEP = 256 * 1024
 #: How many characters of stderr an error message quotes.
 TAIL_CHARS = 1500
+#: How many of ffmpeg's error lines an error message keeps, and how long each may be.
+SAID_LINES = 12
+SAID_CHARS = 300
 
 
 class Filled:
@@ -85,6 +89,38 @@ def tail(text: str, limit: int = TAIL_CHARS) -> str:
     return text if len(text) <= limit else "…" + text[-limit:]
 
 
+#: A line of ffmpeg's stderr under ``-loglevel level+…``: the contexts (``[in#1 @ 0x…]``), then the
+#: level in brackets, then the text. Lines without it continue the line before (loudness summaries).
+_TAGGED = re.compile(r"^(?:\[[^\]]*\] )*\[(?P<level>[a-z]+)\] (?P<text>.*)$")
+#: The levels of a failure, the most meaningful first: a fatal line sums up why ffmpeg stopped.
+_FAILURE_LEVELS = ("panic", "fatal", "error")
+
+
+def said(stderr: str) -> list[str]:
+    """What ffmpeg said about a failure in ``stderr``: its panic, fatal and error lines (no banner,
+    configuration or stream listing), the most meaningful first (the last fatal line, else the last
+    error line), then the others in order; each once, without its contexts. Its warning lines when
+    it gave none of those; empty when it gave neither."""
+    tagged = [
+        (m["level"], m["text"].strip()[:SAID_CHARS]) for m in map(_TAGGED.match, stderr.splitlines()) if m
+    ]
+    for levels in (_FAILURE_LEVELS, ("warning",)):
+        found = [(level, text) for level, text in tagged if level in levels and text]
+        if found:
+            # The last line of the most severe level: ffmpeg's own summary of why it stopped.
+            first = min(reversed(found), key=lambda line: levels.index(line[0]))[1]
+            others = (text for _, text in found if text != first)
+            return [first, *dict.fromkeys(others)][:SAID_LINES]
+    return []
+
+
+def failure(what: str, code: int, stderr: str) -> str:
+    """The message of a failed ffmpeg run: its most meaningful line first (the one a one-line report
+    keeps), its other error lines after; the tail of ``stderr`` when it tagged no line as an error."""
+    lines = said(stderr) or [tail(stderr)]
+    return "\n".join([f"ffmpeg failed to {what} (exit {code}): {lines[0]}", *lines[1:]])
+
+
 def command(
     exe: str,
     compiled: Sequence[str],
@@ -93,8 +129,21 @@ def command(
     threads: int = 0,
     global_args: Sequence[str] = (),
 ) -> list[str]:
-    """``compiled`` (ffmpeg-python's ``.compile()``, program name first) with our binary and global flags."""
-    flags = [exe, "-hide_banner", "-nostdin", "-nostats", "-y", "-loglevel", loglevel, *global_args]
+    """``compiled`` (ffmpeg-python's ``.compile()``, program name first) with our binary and global flags.
+
+    Every line of ffmpeg's stderr is tagged with its level (``level+``), so a failure's message keeps
+    its error lines and not the stream listing printed before them (``said``).
+    """
+    flags = [
+        exe,
+        "-hide_banner",
+        "-nostdin",
+        "-nostats",
+        "-y",
+        "-loglevel",
+        f"level+{loglevel}",
+        *global_args,
+    ]
     if threads:
         flags += ["-filter_threads", str(threads)]
     return flags + list(compiled[1:])
@@ -116,7 +165,7 @@ async def run(
     which is closed after the last chunk (an error making a chunk kills ffmpeg and is raised as
     is); ``stdout`` (when given) receives ffmpeg's stdout, read in a worker thread straight into
     the buffer (again a pipe of our own: no event-loop round trip and no copy per chunk).
-    A non-zero exit raises a permanent ``ProviderError`` quoting the tail of stderr.
+    A non-zero exit raises a permanent ``ProviderError`` with ffmpeg's error lines (``failure``).
     On cancellation (or any error) the process is killed and waited for, and ``partial``
     files are removed, so no ffmpeg outlives the call and no half-written file is left.
     """
@@ -237,7 +286,7 @@ async def _communicate(
     if code != 0:
         for path in partial:
             path.unlink(missing_ok=True)
-        raise ProviderError(f"ffmpeg failed to {what} (exit {code}): {tail(stderr)}", transient=False)
+        raise ProviderError(failure(what, code, stderr), transient=False)
     return stderr
 
 
