@@ -673,6 +673,28 @@ def test_configure_checks_settings() -> None:
     assert composer.fingerprint().startswith("ffmpeg version")
 
 
+def test_check_render_names_an_unknown_transition_and_music_that_is_not_audio(tmp_path: Path) -> None:
+    """Known transitions and real audio pass; ``wipe`` gets one line with the names near it; random bytes
+    get ffmpeg's reason and a picture is named as holding no audio."""
+    composer = FfmpegComposer()
+    for transition in ("crossfade", "mixed", "none", "wipeleft", "fade"):
+        assert composer.check_render(RenderSpec(transition=transition)) == []
+    song = tone(tmp_path, "song", 0.3).path
+    assert composer.check_render(RenderSpec(music=song)) == []
+    (problem,) = composer.check_render(RenderSpec(transition="wipe"))
+    assert problem.startswith(
+        'render.transition: unknown transition "wipe"; expected one of crossfade, mixed, none'
+    )
+    assert "did you mean wipe" in problem
+    garbage = tmp_path / "song.mp3"
+    garbage.write_bytes(np.random.default_rng(7).bytes(4000))
+    assert composer.check_render(RenderSpec(music=garbage)) == [
+        f"render.music: {garbage} is not audio ffmpeg can read (Invalid data found when processing input)"
+    ]
+    still = picture(tmp_path, "still", (10, 20, 30)).path
+    assert composer.check_render(RenderSpec(music=still)) == [f"render.music: {still} has no audio stream"]
+
+
 @pytest.mark.anyio
 async def test_check_runs_the_binary_and_plugin_registers_the_composer() -> None:
     """``check()`` reports the ffmpeg version; the plugin hook registers one composer named ffmpeg."""

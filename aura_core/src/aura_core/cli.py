@@ -540,7 +540,8 @@ def _parse_size(text: str) -> int:
 
 
 def _dry_run(spec: Any, plugins: str | None, runs_dir: Path, fresh: bool, as_json: bool) -> None:
-    """``aura run --dry-run``: print the plan; exit 2 when a kind has no available provider."""
+    """``aura run --dry-run``: print the plan; exit 2 when a kind has no available provider or a
+    composer finds a problem in the render settings."""
     from aura_core.dryrun import dry_run
     from aura_core.pipeline import Pipeline, run_id_for
 

@@ -286,6 +286,22 @@ class SoundtrackMixer(Protocol):
         ...
 
 
+@runtime_checkable
+class RenderChecker(Protocol):
+    """What a composer may add to the ``Composer`` protocol: the render settings checked up front.
+
+    The pipeline calls ``check_render`` with the brief's ``render`` table before the first provider
+    call (and ``aura run --dry-run`` calls it too), in a worker thread, since it may read a file
+    briefly (probe the music). Each problem is one line naming its key and what to do
+    (``render.transition: unknown transition "wipe"; …``); any problem stops the run before any
+    paid call, as a mistake in the brief (``BriefError``, exit code 2).
+    """
+
+    def check_render(self, render: RenderSpec) -> list[str]:
+        """The problems this composer finds in ``render``, one line each; empty when it can render it."""
+        ...
+
+
 PROTOCOLS: Mapping[str, type] = {
     "llm": ScriptWriter,
     "tts": Voice,

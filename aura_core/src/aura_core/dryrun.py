@@ -1,7 +1,8 @@
 """``aura run --dry-run``: the plan of a run, before any provider is called.
 
 The brief's chains are resolved and configured exactly as a run does (``ProviderCalls.build``),
-each chained provider's ``check()`` runs, and the calls the run would make are counted: the
+each chained provider's ``check()`` runs (and each composer's ``check_render``, as before a run's
+first call: what it finds is a problem), and the calls the run would make are counted: the
 script (1), a voice and a picture per scene, a segment per scene, the soundtrack (when the
 composers mix it on their own) and the assembly. When the run
 directory exists, its journal is read without the run's lock and without writing anything (a
@@ -35,6 +36,7 @@ from aura_core.contract import Narration, Picture, SceneDraft, Segment, Soundtra
 from aura_core.errors import UserError
 from aura_core.executor import Executor
 from aura_core.planning import plan_script
+from aura_core.preflight import render_problems
 from aura_core.registry import ProviderRegistry
 from aura_core.runner import (
     SEGMENT_KEY_IGNORE,
@@ -148,7 +150,8 @@ class DryRun:
 
     @property
     def ok(self) -> bool:
-        """True when the run could start: every kind has an available provider."""
+        """True when the run could start: every kind has an available provider and no composer finds
+        a problem in the render settings."""
         return not self.problems
 
     def calls(self) -> dict[str, int]:
@@ -365,7 +368,8 @@ async def dry_run(
     count = predicted.scene_count
     composing = count + 1 + (1 if mixes_soundtrack(calls) else 0)  # segments, (soundtrack), assembly
     wanted = {"llm": 1, "tts": count, "image": count if calls.chains["image"] else 0, "composer": composing}
-    problems: list[str] = []
+    # What the composers find in the render settings stops the run before any call: it is a problem here too.
+    problems = await render_problems(spec.render, [link.provider for link in calls.chains["composer"]])
     providers: list[ProviderPlan] = []
     for kind in KINDS:
         links = calls.chains[kind]

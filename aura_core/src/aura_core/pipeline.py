@@ -23,7 +23,7 @@ from aura_core.cache import SharedCache, cache_dir_from_env
 from aura_core.calls import ProviderCalls
 from aura_core.context import PipelineContext
 from aura_core.contract import Video
-from aura_core.errors import AuraError, RunFailed, UserError
+from aura_core.errors import AuraError, BriefError, RunFailed, UserError
 from aura_core.events import Event, RunFinished, RunStarted
 from aura_core.executor import Executor
 from aura_core.loader import dump_brief, load_brief, load_brief_bytes
@@ -31,6 +31,7 @@ from aura_core.logs import redact, run_log
 from aura_core.metrics import MetricsCollector
 from aura_core.planning import plan_script
 from aura_core.plugins import PluginHost
+from aura_core.preflight import render_problems
 from aura_core.registry import ProviderRegistry
 from aura_core.report_html import write_report_html
 from aura_core.runner import Runner
@@ -162,6 +163,13 @@ class Pipeline:
             if on_event is not None:
                 ctx.observers.append(on_event)
             calls = ProviderCalls.build(ctx, store, self.registry, self.executor)
+            # Before the first (maybe paid) call: what the composers can tell from the brief alone.
+            problems = await render_problems(
+                spec.render, [link.provider for link in calls.chains["composer"]]
+            )
+            if problems:
+                where = f"{spec.source}: " if spec.source is not None else ""
+                raise BriefError(where + problem for problem in problems)
             ctx.transition("running")
             store.set_meta("state", "running")
             log.info(

@@ -14,6 +14,7 @@ from aura_core import (
     Availability,
     ProviderError,
     ProviderSettings,
+    RenderSpec,
     Segment,
     SegmentRequest,
     Soundtrack,
@@ -22,7 +23,8 @@ from aura_core import (
     Video,
 )
 from aura_plugins_ffmpeg import assembly, binary, encoders, soundtrack
-from aura_plugins_ffmpeg.probe import probe
+from aura_plugins_ffmpeg.motion import transition_problem
+from aura_plugins_ffmpeg.probe import audio_problem, probe
 from aura_plugins_ffmpeg.segment import SegmentPlan, encoder_threads, render
 from aura_plugins_ffmpeg.stills import StillCache
 
@@ -103,6 +105,15 @@ class FfmpegComposer:
         except (UserError, ProviderError, OSError) as error:
             return Availability(False, str(error))
         return Availability(True, f"{found} ({exe})")
+
+    def check_render(self, render: RenderSpec) -> list[str]:
+        """What this composer cannot render in ``render``, one line each (``RenderChecker``): an unknown
+        transition, and music that is not audio ffmpeg can read (its first frame is decoded)."""
+        problems = [transition_problem(render.transition)]
+        if render.music is not None:
+            problem = audio_problem(render.music)
+            problems.append(None if problem is None else f"render.music: {problem}")
+        return [problem for problem in problems if problem is not None]
 
     async def _encoder(self, codec: str, quality: str) -> encoders.Encoder:
         return await encoders.choose(self.exe, codec, quality, self.hwaccel)

@@ -9,6 +9,8 @@ Frames are gathered a batch at a time, band by band, into reused ``Canvas`` buff
 
 from __future__ import annotations
 
+import difflib
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -355,17 +357,29 @@ XFADE: frozenset[str] = frozenset(
 _ALIASES: Mapping[str, str] = {"crossfade": "fade"}
 
 
+#: The names ``render.transition`` takes besides the xfade names.
+OWN_TRANSITIONS: tuple[str, ...] = ("crossfade", "mixed", "none")
+
+
+def transition_problem(transition: str) -> str | None:
+    """Why ``render.transition`` cannot be rendered, as one line naming the nearest names; None when it can."""
+    if transition in OWN_TRANSITIONS or transition in XFADE:
+        return None
+    near = difflib.get_close_matches(transition, [*OWN_TRANSITIONS, *sorted(XFADE)], n=3)
+    hint = f"; did you mean {' or '.join(near)}?" if near else ""
+    return (
+        f"render.transition: unknown transition {json.dumps(transition)}; expected one of "
+        f"{', '.join(OWN_TRANSITIONS)} or an ffmpeg xfade name such as wipeleft{hint}"
+    )
+
+
 def transition_name(transition: str, index: int) -> str | None:
     """The xfade transition into the scene after ``index``, or None for a hard cut."""
+    problem = transition_problem(transition)
+    if problem is not None:
+        raise ProviderError(problem, transient=False)
     if transition == "none":
         return None
     if transition == "mixed":
         return MIXED[index % len(MIXED)]
-    name = _ALIASES.get(transition, transition)
-    if name not in XFADE:
-        raise ProviderError(
-            f"render.transition: unknown transition {transition!r}; use crossfade, mixed, none "
-            "or an ffmpeg xfade name such as wipeleft",
-            transient=False,
-        )
-    return name
+    return _ALIASES.get(transition, transition)

@@ -40,3 +40,21 @@ def probe(path: Path) -> Probe:
                 video_frames=int(video.frames),
             )
         return Probe(duration, 0, 0, 0.0, None, audio.codec_context.name if audio is not None else None, 0)
+
+
+def audio_problem(path: Path) -> str | None:
+    """Why ``path`` is not audio ffmpeg can read (its reason in brackets), or None when its first
+    audio frame decodes (blocking, and quick: it stops at that frame; call it in a worker thread)."""
+    import av  # imported here: ``import aura_plugins_ffmpeg.plugin`` stays cheap
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                return f"{path} has no audio stream"
+            if next(container.decode(audio=0), None) is None:
+                return f"{path} holds no audio that decodes"
+    except av.error.FFmpegError as error:
+        return f"{path} is not audio ffmpeg can read ({error.strerror or error})"
+    except OSError as error:
+        return f"{path} cannot be read ({error.strerror or error})"
+    return None

@@ -12,7 +12,8 @@ The checks, in order (a failed ``identity`` check stops the rest):
 
 * ``identity``: ``kind`` is one of llm, tts, image, composer; ``name`` is a non-empty string; the
   kind's methods exist and are async; optional ``concurrency`` is a positive int, optional
-  ``check()`` returns an ``Availability``.
+  ``check()`` returns an ``Availability``; a composer's optional ``check_render`` is a plain method
+  returning a list of lines, empty for the sample's render.
 * ``result``: a small ordinary request succeeds (for a composer with ``mix_soundtrack``, a soundtrack
   too, and an assembly given it); the file is at ``request.out_path``; the result
   describes what was asked (size, scene, segment count) and passes the core's own validators.
@@ -356,6 +357,9 @@ class _Run:
             else:
                 if not isinstance(availability, Availability):
                     problems.append(f"check() returned {type(availability).__name__}, expected Availability")
+        check_render = getattr(p, "check_render", None)
+        if kind == "composer" and check_render is not None:
+            problems += _check_render(check_render)
         return problems
 
     async def _call(self, request: Any, method: str | None = None) -> Any:
@@ -769,6 +773,20 @@ class _Cancelled:
     cancelled: float = 0.0
     waited: float = 0.0
     error: BaseException | None = None
+
+
+def _check_render(check_render: Any) -> list[str]:
+    """A composer's optional ``check_render`` (``RenderChecker``): a plain method (the core calls it in a
+    worker thread) that returns a list of lines, and finds nothing wrong with the sample's render."""
+    if inspect.iscoroutinefunction(check_render):
+        return ["check_render() must be a plain method (def): the core calls it in a worker thread"]
+    try:
+        found = check_render(SAMPLE_RENDER)
+    except Exception as exc:  # noqa: BLE001 - a failing check_render() is the finding
+        return [f"check_render() raised {type(exc).__name__}: {exc}"]
+    if not isinstance(found, list) or not all(isinstance(line, str) for line in found):
+        return [f"check_render() returned {found!r}, expected a list of str"]
+    return [f"check_render() rejects the sample render: {'; '.join(found)}"] if found else []
 
 
 def _at_out_path(path: Path, out_path: Path) -> list[str]:
