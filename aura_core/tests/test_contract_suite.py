@@ -294,3 +294,38 @@ async def test_an_unknown_check_name_in_skip_is_an_error(tmp_path: Path) -> None
     """A misspelled check in skip= is refused rather than silently running the check."""
     with pytest.raises(ValueError, match="unknown check"):
         await check_provider(FakeVoice(), tmp_path, skip=["refusals"])
+
+
+@define
+class RejectingComposer(FakeComposer):
+    """A composer whose ``check_render`` refuses every render, even the suite's sample."""
+
+    def check_render(self, render: Any) -> list[str]:
+        """One problem, whatever ``render`` holds."""
+        return ["render.transition: nothing renders here"]
+
+
+@define
+class AsyncCheckRenderComposer(FakeComposer):
+    """A composer whose ``check_render`` is async: the core calls it in a worker thread, where it would never run."""
+
+    async def check_render(self, render: Any) -> list[str]:
+        """Nothing found, but too late: a coroutine instead of a list."""
+        return []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("composer", "finding"),
+    [
+        (RejectingComposer(), "rejects the sample render"),
+        (AsyncCheckRenderComposer(), "must be a plain method"),
+    ],
+)
+async def test_a_check_render_that_rejects_the_sample_or_is_async_fails_identity(
+    tmp_path: Path, composer: Any, finding: str
+) -> None:
+    """``check_render`` must return a list of lines and find nothing wrong with the sample's render."""
+    report = await check_provider(composer, tmp_path, raise_on_failure=False)
+    assert _statuses(report)["identity"] == "failed"
+    assert finding in report.failures[0].detail
