@@ -419,7 +419,7 @@ class _Run:
             return problems
         problems += [p for p in map(check_draft, drafts) if p]
         follows = bool(getattr(self.provider, "follows_plan", True))
-        problem = check_script(drafts, request.scene_count, request.word_target, follows)
+        problem = check_script(drafts, request.scene_count, request.word_target, follows, request.language)
         if problem:
             problems.append(problem)
         self.outcome = drafts
