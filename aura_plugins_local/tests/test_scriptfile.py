@@ -47,6 +47,9 @@ async def test_scriptfile_yields_the_users_scenes_relative_to_the_brief(tmp_path
         ("# T\n## One\nSaid.\n# Again\n", "script.md:4: a second '# title'"),
         ("# T\n##\nSaid.\n", "script.md:2: a scene heading '##' needs a name"),
         ("[visual: x]\n## One\nSaid.\n", "script.md:1: [visual: …] before the first"),
+        ("# T\n## One\nSa\x00id.\n", "script.md:3: a control character (U+0000) in the script"),
+        ("# T\r\n## One\r\n\tSaid.\x0c\n", "script.md:3: a control character (U+000C) in the script"),
+        ("<!-- \x00 -->\n# T\n## One\nSa\x85id.\n", "script.md:4: a control character (U+0085) in the script"),
     ],
 )
 def test_malformed_script_names_file_line_and_problem(text: str, message: str) -> None:
