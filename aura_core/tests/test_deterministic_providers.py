@@ -25,7 +25,7 @@ from aura_core import (
     SceneDraft,
     ScriptRequest,
 )
-from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice
+from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice, check_provider
 
 from .conftest import make_spec
 
@@ -120,3 +120,46 @@ async def test_a_deterministic_illustrators_bad_picture_is_not_retried_and_the_c
     assert bad.calls == calls_per_scene * scenes
     assert sum(isinstance(e, Retry) and e.provider == "bad" for e in events) == (calls_per_scene - 1) * scenes
     assert all("picture is 65x36, asked for 64x36" in e.cause for e in events if isinstance(e, Fallback))
+
+
+@define
+class VaryingIllustrator(FakeIllustrator):
+    """Claims to be deterministic but draws a different picture on every call."""
+
+    deterministic: bool = True
+
+    async def generate(self, request: ImageRequest) -> Picture:
+        """Draw the fake picture with a seed that changes from call to call."""
+        return await super().generate(attrs.evolve(request, seed=request.seed + self.calls))
+
+
+async def test_the_contract_suite_catches_a_deterministic_provider_whose_results_vary(tmp_path: Path) -> None:
+    """``deterministic = True`` is a promise the result check tests: the same request twice, the same bytes."""
+    report = await check_provider(
+        VaryingIllustrator(), tmp_path, skip=["cancellation", "fingerprint"], raise_on_failure=False
+    )
+    failed = {r.name: r.detail for r in report.failures}
+    assert failed == {
+        "result": "deterministic = True, but the same request gave a different file the second time"
+    }
+    steady = await check_provider(
+        FakeIllustrator(), tmp_path / "steady", skip=["cancellation", "fingerprint"], raise_on_failure=False
+    )
+    assert steady.failures == []
+
+
+@define
+class OddVoice(FakeVoice):
+    """Declares its optional members wrongly: a string for a bool, a script writer's member on a voice."""
+
+    deterministic: object = "yes"
+    follows_plan: bool = False
+
+
+async def test_the_contract_suite_wants_booleans_for_deterministic_and_follows_plan(tmp_path: Path) -> None:
+    """``deterministic = "yes"`` and a ``follows_plan`` on a voice fail the identity check."""
+    report = await check_provider(OddVoice(), tmp_path, raise_on_failure=False)
+    identity = next(r for r in report.results if r.name == "identity")
+    assert identity.status == "failed"
+    assert "deterministic is 'yes', expected True or False" in identity.detail
+    assert "follows_plan applies only to llm providers" in identity.detail
