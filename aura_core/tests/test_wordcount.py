@@ -8,7 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from aura_core import SceneDraft, Speech, SpeechRequest, VoiceSpec, count_words, plan_script, word_unit
+from aura_core import (
+    Pipeline,
+    SceneDraft,
+    Speech,
+    SpeechRequest,
+    VoiceSpec,
+    count_words,
+    plan_script,
+    word_unit,
+)
+from aura_core.dryrun import dry_run
+from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice
 from aura_core.validation import check_script, check_speech
 
 from .conftest import make_spec
@@ -123,3 +134,13 @@ def test_speech_too_short_for_its_japanese_characters_is_rejected(tmp_path: Path
     speech = _wav(tmp_path / "a.wav", 1.0)
     assert check_speech(speech, request) == "speech lasts 1.00 s, too short for 126 characters"
     assert check_speech(_wav(tmp_path / "b.wav", 12.0), request) is None
+
+
+@pytest.mark.anyio
+async def test_the_dry_run_prices_a_japanese_voice_by_its_planned_characters(tmp_path: Path) -> None:
+    """A 60 s Japanese brief plans 300 characters, and 300 characters are what the voice is priced for (not 6 per "word")."""
+    fakes = [FakeScriptWriter(), FakeVoice(), FakeIllustrator(), FakeComposer()]
+    spec = make_spec(brief={"language": "ja"}, plan={"duration": "60s"})
+    plan = await dry_run(Pipeline(fakes).registry, spec, tmp_path / "run")
+    voice = next(p for p in plan.providers if p.kind == "tts")
+    assert voice.characters == 300
