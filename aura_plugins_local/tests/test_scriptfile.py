@@ -47,6 +47,12 @@ async def test_scriptfile_yields_the_users_scenes_relative_to_the_brief(tmp_path
         ("# T\n## One\nSaid.\n# Again\n", "script.md:4: a second '# title'"),
         ("# T\n##\nSaid.\n", "script.md:2: a scene heading '##' needs a name"),
         ("[visual: x]\n## One\nSaid.\n", "script.md:1: [visual: …] before the first"),
+        ("# T\n## One\nSa\x00id.\n", "script.md:3: a control character (U+0000) in the script"),
+        ("# T\r\n## One\r\n\tSaid.\x0c\n", "script.md:3: a control character (U+000C) in the script"),
+        (
+            "<!-- \x00 -->\n# T\n## One\nSa\x85id.\n",
+            "script.md:4: a control character (U+0085) in the script",
+        ),
     ],
 )
 def test_malformed_script_names_file_line_and_problem(text: str, message: str) -> None:
@@ -73,3 +79,17 @@ def test_unknown_setting_is_rejected(tmp_path: Path) -> None:
     """A misspelt setting raises UserError naming it."""
     with pytest.raises(UserError, match=r"unknown setting.*paht"):
         ScriptFileWriter().configure(ProviderSettings({"paht": "x.md"}, tmp_path))
+
+
+@pytest.mark.anyio
+async def test_a_two_scene_script_keeps_the_contract_against_a_larger_plan(tmp_path: Path) -> None:
+    """scriptfile declares follows_plan = False and deterministic = True: its 2 scenes pass the result check
+    against the suite's plan of 3 scenes and 75 words, and come back the same when asked again."""
+    from aura_core.testing import check_provider
+
+    (tmp_path / "script.md").write_text(GOOD, encoding="utf-8")
+    writer = ScriptFileWriter(tmp_path / "script.md")
+    assert (writer.follows_plan, writer.deterministic) == (False, True)
+    report = await check_provider(writer, tmp_path, skip=["cancellation"])
+    assert {r.name: r.status for r in report.results}["result"] == "passed"
+    assert "2 scenes" in str(report)

@@ -40,7 +40,7 @@ async def test_template_yields_scene_count_scenes_near_the_word_target(
     plan = PlanSpec(pacing=pacing, style=style)  # type: ignore[arg-type]
     drafts = await _write(ScriptRequest(brief=BRIEF, plan=plan, scene_count=scenes, word_target=words))
     assert len(drafts) == scenes
-    assert abs(word_count(drafts) - words) <= 0.15 * words
+    assert abs(word_count(drafts, "en") - words) <= 0.15 * words
     per_scene = words / scenes
     for draft in drafts:
         assert draft.heading.strip()

@@ -60,6 +60,7 @@ from aura_core.specs import (
     VoiceSpec,
 )
 from aura_core.usage import record_usage
+from aura_core.wordcount import count_words, word_unit
 
 __all__ = [
     "AssemblyRequest",
@@ -115,10 +116,12 @@ __all__ = [
     "Voice",
     "VoiceSpec",
     "WordTiming",
+    "count_words",
     "hookimpl",
     "load_brief",
     "parse_brief",
     "plan_script",
     "record_usage",
     "retry_after_seconds",
+    "word_unit",
 ]

@@ -43,6 +43,11 @@ def fingerprint_of(provider: Any) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+def is_deterministic(provider: Any) -> bool:
+    """Whether ``provider`` declares ``deterministic = True``: one request always gives it the same result."""
+    return getattr(provider, "deterministic", False) is True
+
+
 @define
 class Link:
     """One provider in a chain, with its guard and the counts the report shows."""
@@ -182,6 +187,7 @@ class ProviderCalls:
                     lambda r: validate(r, request),
                     self._retry_reporter(stage, index, link.name),
                     queued=queued,
+                    retry_invalid=not is_deterministic(link.provider),
                 )
             except Exhausted as exc:
                 causes.append(self._fall_back(stage, index, kind, links, position, exc.cause))
@@ -278,8 +284,12 @@ class ProviderCalls:
         for position, (link, key) in enumerate(zip(links, keys, strict=True)):
             started = self._begin("script", 0, link, key)
             follows_plan = getattr(link.provider, "follows_plan", True)
+            # a script that fails the checks comes back the same from a deterministic writer: no retry
+            transient = not is_deterministic(link.provider)
 
-            async def consume(link: Link = link, follows_plan: bool = follows_plan) -> list[SceneDraft]:
+            async def consume(
+                link: Link = link, follows_plan: bool = follows_plan, transient: bool = transient
+            ) -> list[SceneDraft]:
                 link.calls += 1
                 drafts: list[SceneDraft] = []
                 with collect_usage() as usage:
@@ -293,7 +303,9 @@ class ProviderCalls:
                                     break
                             problem = check_draft(draft)
                             if problem:
-                                raise ProviderError(f"bad scene {len(drafts) + 1}: {problem}", transient=True)
+                                raise ProviderError(
+                                    f"bad scene {len(drafts) + 1}: {problem}", transient=transient
+                                )
                             if len(drafts) < len(emitted):
                                 if draft != emitted[len(drafts)]:
                                     raise UserError(
@@ -306,9 +318,11 @@ class ProviderCalls:
                             drafts.append(draft)
                     finally:
                         _add(link.usage, usage)
-                problem = check_script(drafts, request.scene_count, request.word_target, follows_plan)
+                problem = check_script(
+                    drafts, request.scene_count, request.word_target, follows_plan, request.language
+                )
                 if problem:
-                    raise ProviderError(problem, transient=True)
+                    raise ProviderError(problem, transient=transient)
                 return drafts
 
             try:

@@ -52,6 +52,7 @@ from aura_core.runner import (
 )
 from aura_core.specs import KINDS, BriefFile, SystemProfile
 from aura_core.store import _SCHEMA, RunStore, file_digest
+from aura_core.wordcount import counts_characters
 
 T = TypeVar("T")
 
@@ -287,7 +288,9 @@ def predict(ctx: PipelineContext, calls: ProviderCalls) -> _Predicted:
     cached: dict[str, int] = dict.fromkeys(KINDS, 0)
     drafts = _first(calls, "llm", script_request(spec, plan), tuple[SceneDraft, ...])
     if drafts is None:
-        return _Predicted(plan.scene_count, None, cached, None, round(plan.word_target * CHARACTERS_PER_WORD))
+        # a target in characters (zh, ja, ko, th) is already the characters to voice
+        per_word = 1.0 if counts_characters(spec.brief.language) else CHARACTERS_PER_WORD
+        return _Predicted(plan.scene_count, None, cached, None, round(plan.word_target * per_word))
     cached["llm"] = 1
     count = len(drafts)
     illustrated = bool(calls.chains["image"])

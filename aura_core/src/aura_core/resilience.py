@@ -179,11 +179,13 @@ class Guard:
         *,
         timeout: float | None = None,
         queued: bool = True,
+        retry_invalid: bool = True,
     ) -> Any:
         """Call ``invoke`` until it gives a valid result, or raise ``Exhausted`` with the last cause.
 
         ``on_retry(next attempt, wait, cause)`` is told before each retry; ``timeout`` overrides the policy's;
-        ``queued=False`` runs the call beside the provider's ``concurrency`` slots instead of waiting for one.
+        ``queued=False`` runs the call beside the provider's ``concurrency`` slots instead of waiting for one;
+        ``retry_invalid=False`` makes a result ``validate`` rejects a permanent failure (a deterministic provider).
         """
         policy = self.policy
         call_timeout = policy.timeout if timeout is None else timeout
@@ -217,6 +219,9 @@ class Guard:
                                 result = await invoke()
                         problem = validate(result)
                         if problem is not None:
+                            if not retry_invalid:
+                                # the same request gives the same result again: another attempt cannot help
+                                raise ProviderError(f"bad result: {problem}", transient=False)
                             raise Transient(f"bad result: {problem}")
                     except Exception as exc:
                         transient = classify(exc)

@@ -419,7 +419,14 @@ class Runner:
         if slot.index not in self.ctx.scenes:
             assert slot.draft is not None
             self.ctx.scenes[slot.index] = SceneOutputs(
-                scene=draft_scene(slot.index, slot.draft, 0.0, self.ctx.plan.words_per_minute, 0.0)
+                scene=draft_scene(
+                    slot.index,
+                    slot.draft,
+                    0.0,
+                    self.ctx.plan.words_per_minute,
+                    0.0,
+                    self.ctx.spec.brief.language,
+                )
             )
         return self.ctx.scenes[slot.index]
 

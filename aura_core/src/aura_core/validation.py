@@ -22,9 +22,10 @@ from aura_core.contract import (
     SpeechRequest,
     Video,
 )
-from aura_core.planning import count_words
+from aura_core.wordcount import WORDS_PER_MINUTE, count_words, speaking_rate, word_unit
 
 #: Nobody speaks faster than this many words per minute: audio shorter than the text needs is truncated.
+#: Languages counted in characters get the same multiple of their own conversational rate.
 MAX_WORDS_PER_MINUTE = 400.0
 
 
@@ -44,18 +45,20 @@ def check_draft(draft: SceneDraft) -> str | None:
 
 
 def check_script(
-    drafts: list[SceneDraft], scene_count: int, word_target: int, follows_plan: bool
+    drafts: list[SceneDraft], scene_count: int, word_target: int, follows_plan: bool, language: str
 ) -> str | None:
-    """The whole script: at least one scene; a planned script near its word target and scene count."""
+    """The whole script: at least one scene; a planned script near its word target and scene count.
+
+    Words are counted in ``language``'s unit (characters in Chinese, Japanese, Korean and Thai)."""
     if not drafts:
         return "the script has no scenes"
     if not follows_plan:
         return None
     if len(drafts) < max(1, scene_count // 2):
         return f"the script has {len(drafts)} scenes, far fewer than the {scene_count} asked for"
-    words = sum(count_words(d.narration) for d in drafts)
+    words = sum(count_words(d.narration, language) for d in drafts)
     if not 0.5 * word_target <= words <= 2.0 * word_target:
-        return f"the script has {words} words, far off the target of {word_target}"
+        return f"the script has {words} {word_unit(language)}s, far off the target of {word_target}"
     return None
 
 
@@ -85,9 +88,10 @@ def check_speech(speech: Speech, request: SpeechRequest) -> str | None:
         return problem
     if speech.duration <= 0:
         return f"speech duration is {speech.duration:g} s"
-    needed = count_words(request.text) / MAX_WORDS_PER_MINUTE * 60.0
-    if speech.duration < needed:
-        return f"speech lasts {speech.duration:.2f} s, too short for {count_words(request.text)} words"
+    words = count_words(request.text, request.language)
+    fastest = MAX_WORDS_PER_MINUTE * speaking_rate(request.language) / WORDS_PER_MINUTE
+    if speech.duration < words / fastest * 60.0:
+        return f"speech lasts {speech.duration:.2f} s, too short for {words} {word_unit(request.language)}s"
     peak = _wav_peak(speech.path)
     if peak is not None and peak < 0.001:
         return "speech is silent"

@@ -157,6 +157,7 @@ class CardsIllustrator:
     kind = "image"
     name = "cards"
     auto = True
+    deterministic = True  # the same request gives the same picture: a bad one is not retried
     concurrency = 2
 
     def configure(self, settings: ProviderSettings) -> CardsIllustrator:

@@ -70,6 +70,7 @@ class FolderIllustrator:
     kind = "image"
     name = "folder"
     auto = False
+    deterministic = True  # the same request gives the same picture: a bad one is not retried
     concurrency = 2
 
     def __init__(self, path: Path | None = None) -> None:

@@ -172,6 +172,7 @@ class PiperVoiceProvider:
     kind = "tts"
     name = "piper"
     auto = True
+    deterministic = True  # the same request gives the same audio: a bad one is not retried
     #: Measured on 2 cores: onnxruntime already uses every core for one call, so a second call
     #: at the same time gains nothing.
     concurrency = 1

@@ -27,6 +27,9 @@ from aura_plugins_local.settings import reject_unknown
 
 _VISUAL = re.compile(r"^\[\s*visual\s*:\s*(?P<text>.*?)\s*\]\s*$", re.IGNORECASE)
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+# C0 and C1 control characters but tab, line feed and carriage return: no voice can say them, and
+# some (NUL) break the speech engines outright.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 @frozen
@@ -41,6 +44,13 @@ def parse_script(text: str, name: str = "script.md") -> ParsedScript:
     """Read Markdown ``text`` into scenes; ``UserError("name:line: what is wrong")`` when it is malformed."""
     # blank out comments but keep their newlines so line numbers stay right
     text = _COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+    control = _CONTROL.search(text)
+    if control:
+        number = text.count("\n", 0, control.start()) + 1
+        raise UserError(
+            f"{name}:{number}: a control character (U+{ord(control.group()):04X}) in the script; "
+            "remove it and save the file as plain text"
+        )
     title = ""
     scenes: list[SceneDraft] = []
     heading: str | None = None
@@ -120,6 +130,8 @@ class ScriptFileWriter:
     kind = "llm"
     name = "scriptfile"
     auto = False
+    follows_plan = False  # the user's scenes as written: the plan's scene count and word target do not apply
+    deterministic = True  # the same file gives the same script: a bad one is not retried
     concurrency = 4
 
     def __init__(self, path: Path | None = None) -> None:

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from attrs import frozen
 
-from aura_core import SceneDraft, ScriptRequest
+from aura_core import SceneDraft, ScriptRequest, count_words
 
 _STOPWORDS = frozenset(
     [
@@ -284,10 +284,6 @@ _TONE_MOOD: dict[str, str] = {
 }
 
 
-def _words(text: str) -> int:
-    return len(text.split())
-
-
 def _phrase(text: str) -> str:
     """The topic as a phrase that can sit inside a sentence: no end punctuation, lower-cased first word."""
     text = " ".join(text.strip().split()).rstrip(".!?")
@@ -325,6 +321,7 @@ class TemplateWriter:
     kind = "llm"
     name = "template"
     auto = True
+    deterministic = True  # the same request gives the same script: a bad one is not retried
     concurrency = 4
 
     def fingerprint(self) -> str:
@@ -365,6 +362,11 @@ def _angles(count: int, rng: random.Random) -> list[tuple[_Angle, int]]:
 def compose_script(request: ScriptRequest) -> list[SceneDraft]:
     """The whole script for ``request``, as a list; ``TemplateWriter.write_script`` yields it."""
     brief, plan = request.brief, request.plan
+
+    def units(text: str) -> int:
+        # the core's own count in the brief's language, so the script lands where the check looks
+        return count_words(text, request.language)
+
     count = max(1, request.scene_count)
     target = max(count, request.word_target)
     rng = random.Random(_seed(request))
@@ -405,8 +407,8 @@ def compose_script(request: ScriptRequest) -> list[SceneDraft]:
             return _sentence_case(text.format(**fields)) if text else ""
 
         leads = [fill(s) for s in angle.leads]
-        fitting = [s for s in leads if _words(s) <= max(budget, 1)]
-        lead = rng.choice(fitting) if fitting else min(leads, key=_words)
+        fitting = [s for s in leads if units(s) <= max(budget, 1)]
+        lead = rng.choice(fitting) if fitting else min(leads, key=units)
         if index > 0 and repeat == 0 and rng.random() < 0.4:
             opener = rng.choice(openers)
             if opener and not lead.startswith(opener.strip()):
@@ -415,9 +417,9 @@ def compose_script(request: ScriptRequest) -> list[SceneDraft]:
         if repeat:
             rng.shuffle(more)
         elif prefer_short:
-            more.sort(key=_words)
+            more.sort(key=units)
         elif prefer_long:
-            more.sort(key=_words, reverse=True)
+            more.sort(key=units, reverse=True)
         is_close = angle is _CLOSE
         if is_close:
             # the close draws only on closing lines; its sign-off stays last whatever else is added
@@ -425,11 +427,11 @@ def compose_script(request: ScriptRequest) -> list[SceneDraft]:
         else:
             pool = more + [s for s in general if s not in used_general]
         sentences = [lead]
-        words = _words(lead)
+        words = units(lead)
         for sentence in pool:
             if words >= budget:
                 break
-            n = _words(sentence)
+            n = units(sentence)
             if abs(budget - (words + n)) < abs(budget - words) or words == 0:
                 sentences.append(sentence)
                 words += n
@@ -437,22 +439,22 @@ def compose_script(request: ScriptRequest) -> list[SceneDraft]:
         # land on the budget with a short sentence when that gets closer
         gap = budget - words
         if gap >= 2 and not is_close:
-            best = min(_SHORT, key=lambda s: abs(gap - _words(s)))
-            if abs(gap - _words(best)) < gap:
+            best = min(_SHORT, key=lambda s: abs(gap - units(s)))
+            if abs(gap - units(best)) < gap:
                 sentences.insert(len(sentences) // 2 + 1, best)
-                words += _words(best)
+                words += units(best)
         # very long scripts: keep adding general sentences (reused) until the budget is met
         cycle = 0
         while budget - words > 6 + (6 if is_close else 0):
             sentence = general[cycle % len(general)]
             sentences.append(sentence)
-            words += _words(sentence)
+            words += units(sentence)
             cycle += 1
         if is_close:
             sign_off = "Thanks for watching, and stay curious."
-            if budget - words >= _words(sign_off) // 2:
+            if budget - words >= units(sign_off) // 2:
                 sentences.append(sign_off)
-                words += _words(sign_off)
+                words += units(sign_off)
         written += words
         heading = fill(angle.heading) if repeat == 0 else f"{fill(angle.heading)}, part {repeat + 1}"
         picture = angle.picture.format(**fields)
@@ -461,6 +463,6 @@ def compose_script(request: ScriptRequest) -> list[SceneDraft]:
     return drafts
 
 
-def word_count(drafts: Sequence[SceneDraft]) -> int:
-    """The number of narrated words in ``drafts``."""
-    return sum(_words(d.narration) for d in drafts)
+def word_count(drafts: Sequence[SceneDraft], language: str) -> int:
+    """The number of narrated words in ``drafts``, counted in ``language`` (``aura_core.count_words``)."""
+    return sum(count_words(d.narration, language) for d in drafts)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from aura_core import ScriptRequest
+from aura_core import ScriptRequest, word_unit
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam
@@ -67,6 +67,8 @@ def script_messages(request: ScriptRequest, *, repair: bool = False) -> list[Cha
     """The system and user messages for ``request``; ``repair`` adds a note after an unreadable answer."""
     brief, plan = request.brief, request.plan
     per_scene = max(1, round(request.word_target / max(1, request.scene_count)))
+    # the target is in the core's unit for the language: characters in Chinese, Japanese, Korean, Thai
+    unit = f"{word_unit(request.language)}s"
     system = (
         "You write scripts for short narrated explainer videos. "
         "Each scene has a heading, the narration the voice reads, and a visual prompt for an image "
@@ -86,8 +88,8 @@ def script_messages(request: ScriptRequest, *, repair: bool = False) -> list[Cha
         f"Tone: {brief.tone}",
         f"Style: {plan.style}",
         f"Length: about {plan.duration:g} seconds of narration.",
-        f"Write exactly {request.scene_count} scenes and about {request.word_target} words of narration "
-        f"in all (about {per_scene} words per scene).",
+        f"Write exactly {request.scene_count} scenes and about {request.word_target} {unit} of narration "
+        f"in all (about {per_scene} {unit} per scene).",
         f"Write the headings and the narration in the language with code '{request.language}'.",
         _PACING_RULES.get(plan.pacing, ""),
         _DENSITY_RULES.get(plan.density, ""),

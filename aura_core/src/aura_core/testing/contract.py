@@ -13,10 +13,15 @@ The checks, in order (a failed ``identity`` check stops the rest):
 * ``identity``: ``kind`` is one of llm, tts, image, composer; ``name`` is a non-empty string; the
   kind's methods exist and are async; optional ``concurrency`` is a positive int, optional
   ``check()`` returns an ``Availability``; a composer's optional ``check_render`` is a plain method
-  returning a list of lines, empty for the sample's render.
+  returning a list of lines, empty for the sample's render; optional ``deterministic`` and (llm only)
+  ``follows_plan`` are ``True`` or ``False``.
 * ``result``: a small ordinary request succeeds (for a composer with ``mix_soundtrack``, a soundtrack
   too, and an assembly given it); the file is at ``request.out_path``; the result
-  describes what was asked (size, scene, segment count) and passes the core's own validators.
+  describes what was asked (size, scene, segment count) and passes the core's own validators, as the
+  core applies them: a writer with ``follows_plan = False`` (a script the user brought) is held only
+  to having scenes, not to the plan's scene count and word target. An llm, tts or image provider
+  with ``deterministic = True`` is asked the same request a second time and must give the same
+  scenes or the same file bytes: the core does not retry its invalid results, so they must not vary.
 * ``decode``: the file decodes and its measured facts match the result (WAV length within 50 ms of
   ``Speech.duration``, picture size, segment and video frame count and size). Decoders are imported
   only when needed: stdlib ``wave`` (soundfile or PyAV for other audio), Pillow, PyAV; without one the
@@ -48,6 +53,7 @@ from typing import Any, Literal
 import anyio
 from attrs import define, evolve, field, frozen
 
+from aura_core.calls import is_deterministic
 from aura_core.contract import (
     PROTOCOLS,
     AssemblyRequest,
@@ -293,6 +299,9 @@ async def check_provider(
     return report
 
 
+_VARIED = "deterministic = True, but the same request gave {what} the second time"
+
+
 def _skip(skipped: set[str], name: str) -> str | None:
     return "skipped as asked" if name in skipped else None
 
@@ -347,6 +356,12 @@ class _Run:
         concurrency = getattr(p, "concurrency", 1)
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             problems.append(f"concurrency is {concurrency!r}, expected an int >= 1")
+        for member in ("deterministic", "follows_plan"):
+            value = getattr(p, member, None)
+            if value is not None and not isinstance(value, bool):
+                problems.append(f"{member} is {value!r}, expected True or False")
+        if kind != "llm" and hasattr(p, "follows_plan"):
+            problems.append("follows_plan applies only to llm providers (script writers)")
         check = getattr(p, "check", None)
         if check is not None:
             try:
@@ -423,9 +438,11 @@ class _Run:
             return problems
         problems += [p for p in map(check_draft, drafts) if p]
         follows = bool(getattr(self.provider, "follows_plan", True))
-        problem = check_script(drafts, request.scene_count, request.word_target, follows)
+        problem = check_script(drafts, request.scene_count, request.word_target, follows, request.language)
         if problem:
             problems.append(problem)
+        if is_deterministic(self.provider) and await self._timed(request) != drafts:
+            problems.append(_VARIED.format(what="different scenes"))
         self.outcome = drafts
         return problems
 
@@ -448,6 +465,8 @@ class _Run:
                 )
                 break
             last = word.start
+        if is_deterministic(self.provider):
+            problems += await self._same_file(request, speech.path)
         self.outcome = speech
         return problems
 
@@ -462,8 +481,18 @@ class _Run:
             problems.append(problem)
         if not picture.source or not picture.license:
             problems.append("a picture needs its source and its license")
+        if is_deterministic(self.provider):
+            problems += await self._same_file(request, picture.path)
         self.outcome = picture
         return problems
+
+    async def _same_file(self, request: SpeechRequest | ImageRequest, first: Path) -> list[str]:
+        """A deterministic provider asked ``request`` again writes the same bytes as ``first``."""
+        again = evolve(request, out_path=request.out_path.with_name("again-" + request.out_path.name))
+        result = await self._timed(again)
+        if result.path.read_bytes() != first.read_bytes():
+            return [_VARIED.format(what="a different file")]
+        return []
 
     async def _result_composer(self) -> list[str]:
         problems: list[str] = []

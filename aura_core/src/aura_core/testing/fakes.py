@@ -37,7 +37,7 @@ from aura_core.contract import (
     WordTiming,
 )
 from aura_core.errors import ProviderError
-from aura_core.planning import count_words
+from aura_core.wordcount import count_words
 
 _TOPIC_WORDS = (
     "light",
@@ -172,7 +172,10 @@ class FakeVoice(_Fake):
             raise ProviderError(f"{self.name}: nothing to say (empty text)", transient=False)
         await self._enter()
         words = request.text.split()
-        seconds = max(0.5, count_words(request.text) / (self.words_per_minute * request.voice.rate) * 60.0)
+        seconds = max(
+            0.5,
+            count_words(request.text, request.language) / (self.words_per_minute * request.voice.rate) * 60.0,
+        )
         write_tone_wav(request.out_path, seconds, self.sample_rate)
         step = seconds / max(len(words), 1)
         timings = tuple(
