@@ -105,7 +105,8 @@ def policy_for(kind: str, *tables: tuple[str, Mapping[str, Any]]) -> CallPolicy:
 class Transient(Exception):
     """A failure worth trying again (internal: wraps the cause for stamina).
 
-    ``wait`` is set by the guard once it has decided: the seconds before the next attempt, or None for no retry.
+    The guard sets ``attempts`` (the attempts made so far) and ``wait`` (the seconds before the next attempt,
+    or None for no retry) before it hands the failure to stamina.
     """
 
     def __init__(self, cause: str, retry_after: float | None = None) -> None:
