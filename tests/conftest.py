@@ -6,8 +6,9 @@ and installed with ``pip install --target`` into a private site folder, never in
 * ``aura-thirdparty`` (entry point ``thirdparty``) registers fake providers ``tp-llm``, ``tp-voice``,
   ``tp-image`` and ``tp-composer`` from ``aura_core.testing``. Environment variables read at
   registration script them: ``AURA_TP_LATENCY`` (seconds per call), ``AURA_TP_FAIL`` (provider names
-  that fail permanently), ``AURA_TP_FAIL_FROM`` (first failing call, 1-based) and ``AURA_TP_FAIL_DETAIL``
-  (text added to the failure message, e.g. what a careless vendor SDK would echo back).
+  that fail permanently), ``AURA_TP_FAIL_FROM`` (first failing call, 1-based), ``AURA_TP_FAIL_DETAIL``
+  (text added to the failure message, e.g. what a careless vendor SDK would echo back) and
+  ``AURA_TP_FAIL_TRANSIENT`` (a number n: the failures are transient and stop after n calls).
   ``AURA_TP_PARTIAL=1`` makes ``tp-voice`` write a partial file to ``out_path`` before its latency.
   ``AURA_TP_CALL_LOG=path`` appends one line per finished provider call to ``path`` (across processes).
 * ``aura-broken`` (entry point ``broken``) raises when its plugin module is imported.
@@ -65,9 +66,10 @@ def _faults(name: str) -> Faults:
     if name not in failing:
         return Faults()
     first = int(os.environ.get("AURA_TP_FAIL_FROM", "1"))
+    transient = int(os.environ.get("AURA_TP_FAIL_TRANSIENT", "0"))
     return DetailedFaults(
-        calls=frozenset(range(first, 100_000)),
-        transient=False,
+        calls=frozenset(range(first, first + transient if transient else 100_000)),
+        transient=bool(transient),
         detail=os.environ.get("AURA_TP_FAIL_DETAIL", ""),
     )
 
@@ -201,7 +203,8 @@ class AuraCli:
             for k, v in os.environ.items()
             if not k.startswith("AURA_") and not k.endswith(("_API_KEY", "_TOKEN")) and k != "PYTHONPATH"
         }
-        env["PYTHONPATH"] = str(self.site)
+        # The caller's PYTHONPATH stays after the site: a checkout run that way is the code under test.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.site), os.environ.get("PYTHONPATH")]))
         env.update(extra)
         return env
 

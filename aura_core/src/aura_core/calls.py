@@ -115,10 +115,11 @@ class ProviderCalls:
             for provider in providers:
                 settings = spec.providers.settings.get(provider.name, {})
                 kind_defaults = spec.providers.settings.get("defaults", {}).get(kind, {})
-                try:
-                    policy = policy_for(kind, {**kind_defaults, **settings})
-                except UserError as exc:
-                    raise UserError(f"providers.{provider.name}.{exc}") from None
+                policy = policy_for(
+                    kind,
+                    (f"providers.defaults.{kind}", kind_defaults),
+                    (f"providers.{provider.name}", settings),
+                )
                 configured = configure(provider, settings, spec.base_dir)
                 concurrency = int(getattr(configured, "concurrency", DEFAULT_CONCURRENCY[kind]) or 1)
                 breaker = Breaker(

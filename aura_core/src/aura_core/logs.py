@@ -33,6 +33,21 @@ def redact(text: str) -> str:
     return text
 
 
+#: The longest error text kept in a message, an event or the report (a provider may quote a whole response).
+SUMMARY_LIMIT = 2000
+
+
+def summarize(text: str, limit: int = SUMMARY_LIMIT) -> str:
+    """``text`` on one line, for error messages, events and the report: every non-blank line, stripped,
+    joined with `` | ``; secrets redacted; past ``limit`` characters its middle is cut (a tool's real
+    error is often its last line, the provider's own words its first)."""
+    line = " | ".join(part.strip() for part in redact(text).splitlines() if part.strip())
+    if len(line) <= limit:
+        return line
+    keep = (limit - 3) // 2
+    return f"{line[:keep]} … {line[len(line) - keep :]}"
+
+
 def _patch(record: Any) -> None:
     record["message"] = redact(record["message"])
     if record["exception"] is not None:

@@ -27,7 +27,7 @@ from aura_core.errors import AuraError, BriefError, RunFailed, UserError
 from aura_core.events import Event, RunFinished, RunStarted
 from aura_core.executor import Executor
 from aura_core.loader import dump_brief, load_brief, load_brief_bytes
-from aura_core.logs import redact, run_log
+from aura_core.logs import redact, run_log, summarize
 from aura_core.metrics import MetricsCollector
 from aura_core.planning import plan_script
 from aura_core.plugins import PluginHost
@@ -200,7 +200,7 @@ class Pipeline:
                 self._finish(ctx, store, calls, metrics, "cancelled", None)
                 raise
             except BaseException as exc:
-                message = redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                message = summarize(str(exc)) or type(exc).__name__
                 ctx.errors.append(message)
                 if isinstance(exc, AuraError):
                     log.error("run failed: {}", message)

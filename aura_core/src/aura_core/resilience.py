@@ -2,87 +2,119 @@
 
 Retries use stamina (exponential backoff with jitter) on transient failures only: a
 ``ProviderError(transient=True)``, a timeout, a connection error, or a result a validator
-rejected. A ``retry_after`` hint replaces the computed wait (capped). Each provider instance has
-its own breaker. When a provider's breaker is open or its retries are exhausted, the call moves
-to the next provider of the chain. Every retry, breaker change and fallback is an event.
+rejected. A ``retry_after`` hint replaces the computed wait (capped). Attempts are bounded by
+their number and by the call's time budget: a retry whose wait would pass the budget is not made.
+Each provider instance has its own breaker, fed by every failed attempt, so a dead service is cut
+off after a few attempts in all rather than after every call's retries. When a provider's breaker
+is open or its retries are exhausted, the call moves to the next provider of the chain. Every
+retry, breaker change and fallback is an event.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
+import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 import anyio
 import attrs
 import stamina
 from attrs import define, field, frozen
+from stamina.instrumentation import RetryDetails, RetryHook, get_on_retry_hooks, set_on_retry_hooks
 
 from aura_core.errors import ProviderError, UserError
+from aura_core.logs import summarize
 
-#: Keys of ``[providers.<name>]`` that configure the middleware, not the provider.
-POLICY_KEYS = frozenset(
-    {
-        "timeout",
-        "attempts",
-        "backoff",
-        "backoff_max",
-        "budget",
-        "retry_after_max",
-        "breaker_threshold",
-        "breaker_cooldown",
-    }
-)
+#: Keys of ``[providers.<name>]`` that configure the middleware, not the provider, with their ranges
+#: (inclusive; seconds, except the two counts). Finite bounds: a brief cannot ask to wait for ever.
+POLICY_RANGES: Mapping[str, tuple[float, float]] = {
+    "timeout": (0.01, 86400.0),
+    "attempts": (1, 100),
+    "backoff": (0.0, 3600.0),
+    "backoff_max": (0.0, 3600.0),
+    "budget": (0.01, 86400.0),
+    "retry_after_max": (0.0, 3600.0),
+    "breaker_threshold": (1, 1000),
+    "breaker_cooldown": (0.0, 86400.0),
+}
+
+#: The middleware's keys of ``[providers.<name>]`` (``POLICY_RANGES``' keys).
+POLICY_KEYS = frozenset(POLICY_RANGES)
+
+#: The keys whose values are counts (whole numbers).
+_COUNT_KEYS = frozenset({"attempts", "breaker_threshold"})
 
 
 @frozen
 class CallPolicy:
-    """How calls to one provider are guarded. Times in seconds."""
+    """How calls to one provider are guarded. Times in seconds.
+
+    The defaults ride out a flaky service (30 % of calls failing transiently) like stamina's own
+    defaults do: up to 10 attempts, bounded by the time ``budget``; the breaker opens after
+    ``breaker_threshold`` failed attempts in a row, so a dead service is still cut off quickly.
+    """
 
     timeout: float = 120.0
-    attempts: int = 4
+    attempts: int = 10
     backoff: float = 0.5
     backoff_max: float = 30.0
     budget: float = 300.0
     retry_after_max: float = 60.0
-    breaker_threshold: int = 5
+    breaker_threshold: int = 10
     breaker_cooldown: float = 30.0
 
 
 #: Sensible defaults per kind: LLMs and image models are slow, voices quick, renders long.
 DEFAULT_POLICIES: Mapping[str, CallPolicy] = {
-    "llm": CallPolicy(timeout=120.0, attempts=3, budget=600.0),
-    "tts": CallPolicy(timeout=60.0, attempts=4, budget=300.0),
-    "image": CallPolicy(timeout=180.0, attempts=4, budget=900.0),
-    "composer": CallPolicy(timeout=1800.0, attempts=2, budget=3600.0),
+    "llm": CallPolicy(timeout=120.0, budget=600.0),
+    "tts": CallPolicy(timeout=60.0, budget=300.0),
+    "image": CallPolicy(timeout=180.0, budget=900.0),
+    "composer": CallPolicy(timeout=1800.0, budget=3600.0),
 }
 
 
-def policy_for(kind: str, settings: Mapping[str, Any]) -> CallPolicy:
-    """The kind's default policy with the brief's overrides from ``[providers.<name>]``."""
-    base = DEFAULT_POLICIES[kind]
+def policy_problem(key: str, value: Any) -> str | None:
+    """Why ``value`` cannot be the middleware key ``key`` (out of its range, not finite, not a number), else None."""
+    low, high = POLICY_RANGES[key]
+    count = key in _COUNT_KEYS
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or not low <= value <= high or (count and value != int(value)):
+        kind = "a whole number" if count else "a number of seconds"
+        return f"expected {kind} from {low:g} to {high:g}, got {value!r}"
+    return None
+
+
+def policy_for(kind: str, *tables: tuple[str, Mapping[str, Any]]) -> CallPolicy:
+    """The kind's default policy with the middleware keys of each ``(path, table)`` applied in order (later wins).
+
+    A value out of its range is a ``UserError`` naming ``path.key``, e.g. ``providers.openai.backoff``.
+    """
     overrides: dict[str, Any] = {}
-    for key in POLICY_KEYS & settings.keys():
-        value = settings[key]
-        expected = int if key in {"attempts", "breaker_threshold"} else float
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or value < (1 if expected is int else 0)
-        ):
-            raise UserError(f"{key}: expected a positive number, got {value!r}")
-        overrides[key] = expected(value)
-    return attrs.evolve(base, **overrides)
+    for path, table in tables:
+        for key in sorted(POLICY_KEYS & table.keys()):
+            problem = policy_problem(key, table[key])
+            if problem is not None:
+                raise UserError(f"{path}.{key}: {problem}")
+            overrides[key] = int(table[key]) if key in _COUNT_KEYS else float(table[key])
+    return attrs.evolve(DEFAULT_POLICIES[kind], **overrides)
 
 
 class Transient(Exception):
-    """A failure worth trying again (internal: wraps the cause for stamina)."""
+    """A failure worth trying again (internal: wraps the cause for stamina).
+
+    The guard sets ``attempts`` (the attempts made so far) and ``wait`` (the seconds before the next attempt,
+    or None for no retry) before it hands the failure to stamina.
+    """
 
     def __init__(self, cause: str, retry_after: float | None = None) -> None:
         super().__init__(cause)
         self.cause = cause
         self.retry_after = retry_after
+        self.wait: float | None = None
+        self.attempts = 1
 
 
 class Exhausted(Exception):
@@ -94,12 +126,12 @@ class Exhausted(Exception):
 
 
 def describe(exc: BaseException) -> str:
-    """A one-line description of a failure for messages and events."""
+    """A failure on one line for messages, events and the report: every line of its text, bounded, redacted."""
     if isinstance(exc, ProviderError):
-        return exc.message.splitlines()[0] if exc.message else type(exc).__name__
+        return summarize(exc.message) or type(exc).__name__
     if isinstance(exc, TimeoutError):
         return "timed out"
-    text = str(exc).splitlines()[0] if str(exc) else ""
+    text = summarize(str(exc))
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
@@ -114,9 +146,53 @@ def classify(exc: BaseException) -> Transient | None:
     return None
 
 
+def _retry_wait(exc: Exception) -> bool | float:
+    """stamina's backoff hook: the wait the guard chose for a ``Transient``; no retry for anything else."""
+    if isinstance(exc, Transient) and exc.wait is not None:
+        return exc.wait
+    return False
+
+
+@frozen
+class _OthersRetries:
+    """A stamina retry hook passing every retry but aura's own to the hooks that were set before.
+
+    aura reports its retries as ``Retry`` events; stamina's default instrumentation would also print
+    each one as a raw ``stamina.retry_scheduled`` logging line on stderr (or stdout with structlog).
+    """
+
+    hooks: tuple[RetryHook, ...]
+
+    def __call__(self, details: RetryDetails) -> contextlib.AbstractContextManager[None] | None:
+        if isinstance(details.caused_by, Transient):
+            return None
+        managers = [
+            m for hook in self.hooks if isinstance(m := hook(details), contextlib.AbstractContextManager)
+        ]
+        return _entered_together(managers) if managers else None
+
+
+@contextlib.contextmanager
+def _entered_together(managers: list[contextlib.AbstractContextManager[Any]]) -> Iterator[None]:
+    with contextlib.ExitStack() as stack:
+        for manager in managers:
+            stack.enter_context(manager)
+        yield
+
+
+def _quiet_own_retries() -> None:
+    """Install ``_OthersRetries`` in front of stamina's current hooks, once (an app may set its own later)."""
+    hooks = get_on_retry_hooks()
+    if not any(isinstance(hook, _OthersRetries) for hook in hooks):
+        set_on_retry_hooks([_OthersRetries(hooks)])
+
+
 @define
 class Breaker:
-    """A circuit breaker for one provider instance: closed → open after N failures → half-open probe."""
+    """A circuit breaker for one provider instance: closed → open after N failures in a row → half-open probe.
+
+    A failure is a failed attempt (each transient one counts) or a call that failed permanently.
+    """
 
     provider: str
     kind: str
@@ -149,7 +225,7 @@ class Breaker:
             self._set("closed", "probe succeeded")
 
     def failure(self, cause: str) -> None:
-        """A call failed (after its retries): count it, open at the threshold or on a failed probe."""
+        """An attempt failed: count it, open at the threshold or on a failed probe."""
         self.failures += 1
         self.probing = False
         if self.state == "half_open" or (self.state == "closed" and self.failures >= self.threshold):
@@ -189,17 +265,12 @@ class Guard:
         """
         policy = self.policy
         call_timeout = policy.timeout if timeout is None else timeout
-
-        def backoff(exc: Exception) -> bool | float:
-            if not isinstance(exc, Transient):
-                return False
-            if exc.retry_after is not None:
-                return min(max(exc.retry_after, 0.0), policy.retry_after_max)
-            return True
+        _quiet_own_retries()
+        started = time.monotonic()
 
         try:
             async for attempt in stamina.retry_context(
-                on=backoff,
+                on=_retry_wait,
                 attempts=policy.attempts,
                 timeout=policy.budget,
                 wait_initial=policy.backoff,
@@ -227,23 +298,41 @@ class Guard:
                         transient = classify(exc)
                         if transient is None:
                             raise
-                        if attempt.num < policy.attempts:
+                        self.breaker.failure(transient.cause)
+                        transient.attempts = attempt.num
+                        transient.wait = self._next_wait(attempt.num, transient, time.monotonic() - started)
+                        if transient.wait is not None:
                             self.retries += 1
-                            wait = attempt.next_wait
-                            if transient.retry_after is not None:
-                                wait = min(max(transient.retry_after, 0.0), policy.retry_after_max)
-                            on_retry(attempt.num + 1, wait, transient.cause)
+                            on_retry(attempt.num + 1, transient.wait, transient.cause)
                         if transient is exc:
                             raise
                         raise transient from exc
                     self.breaker.success()
                     return result
         except Transient as exc:
-            self.breaker.failure(exc.cause)
-            raise Exhausted(f"{exc.cause} (after {policy.attempts} attempts)") from exc
+            tries = "attempt" if exc.attempts == 1 else "attempts"
+            within = "" if exc.attempts >= policy.attempts else f" within its {policy.budget:g} s budget"
+            raise Exhausted(f"{exc.cause} (after {exc.attempts} {tries}{within})") from exc
         except (UserError, Exhausted, anyio.get_cancelled_exc_class()):
             raise
         except ProviderError as exc:
             self.breaker.failure(describe(exc))
             raise Exhausted(describe(exc)) from exc
         raise AssertionError("unreachable: stamina ended without a result or an error")  # pragma: no cover
+
+    def _next_wait(self, attempt: int, failure: Transient, elapsed: float) -> float | None:
+        """Seconds before attempt ``attempt + 1``, or None when no retry is left in the attempts or the budget.
+
+        The wait is stamina's (exponential from ``backoff``, doubling, capped at ``backoff_max``, plus up to
+        ``backoff`` of jitter) or the provider's ``retry_after`` (capped), computed here so that the budget
+        bounds it: a retry whose wait would end past the budget is not made, whatever the settings.
+        """
+        policy = self.policy
+        if attempt >= policy.attempts:
+            return None
+        if failure.retry_after is not None:
+            wait = min(max(failure.retry_after, 0.0), policy.retry_after_max)
+        else:
+            exponential = policy.backoff * 2.0 ** min(attempt - 1, 64)  # no overflow on any attempt number
+            wait = min(policy.backoff_max, exponential + random.uniform(0.0, policy.backoff))
+        return wait if elapsed + wait < policy.budget else None
