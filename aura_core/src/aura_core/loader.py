@@ -234,7 +234,8 @@ def parse_brief(data: Mapping[str, Any], source: Path | None = None) -> BriefFil
 
 def load_brief(path: str | Path) -> BriefFile:
     """Read and validate a brief file; raises ``BriefError`` (exit code 2) with one line per problem."""
-    return load_brief_bytes(_read_brief_file(path), _resolved(path), shown=str(path))
+    source = _resolved(path)
+    return load_brief_bytes(_read_brief_file(path, source), source, shown=str(path))
 
 
 def _resolved(path: str | Path) -> Path:
@@ -246,9 +247,11 @@ def _resolved(path: str | Path) -> Path:
         raise BriefError([_os_problem(path, exc)]) from None
 
 
-def _read_brief_file(path: str | Path) -> bytes:
-    """The bytes of a brief file: a regular file of at most ``MAX_BRIEF_BYTES`` (a FIFO or a device never is)."""
-    source = _resolved(path)
+def _read_brief_file(path: str | Path, source: Path) -> bytes:
+    """The bytes of the brief file ``path`` (resolved: ``source``): a regular file of at most ``MAX_BRIEF_BYTES``.
+
+    A FIFO or a device is refused before it is opened: reading one would block or never end.
+    """
     try:
         info = source.stat()
         if not stat.S_ISREG(info.st_mode):

@@ -65,12 +65,14 @@ def run_dir_for(spec: BriefFile, runs_dir: str | Path) -> Path:
     mine = str(spec.source) if spec.source is not None else None
     digest = hashlib.sha256((mine or spec.brief.topic).encode()).hexdigest()[:8]
     candidates = (runs_dir / run_id, runs_dir / f"{run_id}-{digest}")
+    owner = None
     for folder in candidates:
         origin = read_origin(folder)
         if origin is None or origin.get("brief") == mine:
             return folder
+        owner = origin.get("brief")
     raise UserError(
-        f"{candidates[-1]}: belongs to another brief ({read_origin(candidates[-1])}); rename {mine or 'the brief'}"
+        f"{candidates[-1]}: belongs to another brief ({owner}); rename {mine or 'the brief'} to give it its own run"
     )
 
 
