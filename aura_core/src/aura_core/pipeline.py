@@ -91,6 +91,15 @@ def read_origin(folder: Path) -> dict[str, Any] | None:
     return origin
 
 
+def _check_owner(spec: BriefFile, folder: Path) -> None:
+    """``UserError`` when ``folder`` belongs to a brief file other than ``spec``'s: a run is never taken over."""
+    owner = (read_origin(folder) or {}).get("brief")
+    if owner is not None and spec.source is not None and owner != str(spec.source):
+        raise UserError(
+            f"{folder}: this run belongs to the brief {owner}; run {spec.source} in another run directory"
+        )
+
+
 def _bad_origin(path: Path, detail: str | None) -> str:
     return (
         f"{path}: not a run record aura wrote ({detail});"
@@ -196,6 +205,7 @@ class Pipeline:
                 shared.close()
             raise _folder_problem(folder, exc) from None
         try:
+            _check_owner(spec, folder)  # again under the lock: another brief may have taken the folder since
             if fresh:
                 store.reset()
             return await self._run_locked(spec, store, out, on_event, streaming)
