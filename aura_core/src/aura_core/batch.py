@@ -22,7 +22,7 @@ from loguru import logger
 from aura_core.errors import AuraError, BriefError, UserError
 from aura_core.loader import load_brief
 from aura_core.logs import redact
-from aura_core.pipeline import EventHandler, Pipeline, run_id_for
+from aura_core.pipeline import EventHandler, Pipeline, run_dir_for, run_id_for
 from aura_core.specs import BriefFile
 
 
@@ -123,7 +123,7 @@ async def _run_one(
 
     try:
         spec = load_brief(brief)
-        run_dir = pipeline.runs_dir / run_id_for(spec)
+        run_dir = run_dir_for(spec, pipeline.runs_dir)
         video = await pipeline.run(spec, run_dir=run_dir, fresh=fresh, on_event=on_event)
     except BriefError as exc:
         return failed("; ".join(exc.problems))

@@ -8,8 +8,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -46,9 +49,35 @@ def _fail(exc: BaseException) -> NoReturn:
     raise SystemExit(exc.exit_code if isinstance(exc, AuraError) else 1)
 
 
+@contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """Treat SIGTERM (``docker stop``, systemd, ``kill``) as Ctrl-C: the run is cancelled, reported and cleaned up.
+
+    The signal is handed to whatever handles SIGINT at that moment (the event loop's own handler while a
+    run is on, so cancellation unwinds through the pipeline exactly as Ctrl-C does), else ``KeyboardInterrupt``.
+    """
+
+    def on_sigterm(_signum: int, frame: Any) -> None:
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        else:  # SIGINT ignored or default (a background job): stop as Python's default Ctrl-C handler would
+            raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _guarded(fn: Callable[[], Any]) -> Any:
     try:
-        return fn()
+        with _sigterm_as_ctrl_c():
+            return fn()
     except KeyboardInterrupt:
         click.echo("aura: interrupted; finished work is kept (aura resume continues it)", err=True)
         raise SystemExit(130) from None
@@ -192,7 +221,7 @@ def run(
     def go() -> None:
         spec = load_brief(brief)
         if dry_run:
-            _dry_run(spec, plugins, runs_dir, fresh, as_json)
+            _dry_run(spec, plugins, runs_dir, fresh, as_json, out)
             return
         pipeline = Pipeline.from_entry_points(
             plugins, runs_dir=runs_dir, executor=_executor(executor, ray_address)
@@ -464,7 +493,16 @@ def init(path: Path, force: bool) -> None:
 
     if path.exists() and not force:
         _fail(UserError(f"{path}: already exists (use --force to overwrite)"))
-    path.write_text(STARTER_BRIEF.format(name=path), encoding="utf-8")
+    if not path.parent.exists():  # a typo in a folder name should not make folders: the user creates them
+        _fail(
+            UserError(
+                f"{path}: the folder {path.parent} does not exist; create it first, or choose another path"
+            )
+        )
+    try:
+        path.write_text(STARTER_BRIEF.format(name=path), encoding="utf-8")
+    except OSError as exc:
+        _fail(UserError(f"{path}: cannot be written ({exc.strerror}); choose a writable folder"))
     click.echo(f"wrote {path}; edit the topic, then: aura run {path}")
 
 
@@ -539,14 +577,19 @@ def _parse_size(text: str) -> int:
     raise ValueError(f'expected a size like "500MB" or "2GB", got {text!r}')
 
 
-def _dry_run(spec: Any, plugins: str | None, runs_dir: Path, fresh: bool, as_json: bool) -> None:
-    """``aura run --dry-run``: print the plan; exit 2 when a kind has no available provider or a
-    composer finds a problem in the render settings."""
+def _dry_run(
+    spec: Any, plugins: str | None, runs_dir: Path, fresh: bool, as_json: bool, out: Path | None
+) -> None:
+    """``aura run --dry-run``: print the plan; exit 2 when a kind has no available provider, a composer
+    finds a problem in the render settings, or --out is unusable."""
     from aura_core.dryrun import dry_run
-    from aura_core.pipeline import Pipeline, run_id_for
+    from aura_core.output import check_out
+    from aura_core.pipeline import Pipeline, run_dir_for
 
+    folder = run_dir_for(spec, runs_dir)
+    if out is not None:
+        check_out(out, spec, folder)
     pipeline = Pipeline.from_entry_points(plugins, runs_dir=runs_dir)
-    folder = runs_dir / run_id_for(spec)
     plan = anyio.run(lambda: dry_run(pipeline.registry, spec, folder, fresh=fresh))
     if as_json:
         click.echo(redact(json.dumps(plan.to_dict(), indent=2)))

@@ -6,7 +6,9 @@ like "60s", got "soon"``); no traceback ever reaches the user.
 
 from __future__ import annotations
 
+import errno
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,6 +32,9 @@ from aura_core.specs import (
 )
 
 _TABLES = ("brief", "plan", "voice", "render", "providers")
+
+#: The largest brief file read (1 MiB): a brief is a few hundred bytes; anything far larger is a wrong path.
+MAX_BRIEF_BYTES = 1024 * 1024
 
 _converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
 
@@ -229,16 +234,59 @@ def parse_brief(data: Mapping[str, Any], source: Path | None = None) -> BriefFil
 
 def load_brief(path: str | Path) -> BriefFile:
     """Read and validate a brief file; raises ``BriefError`` (exit code 2) with one line per problem."""
-    source = Path(path).expanduser().resolve()
+    source = _resolved(path)
+    return load_brief_bytes(_read_brief_file(path, source), source, shown=str(path))
+
+
+def _resolved(path: str | Path) -> Path:
     try:
-        raw = source.read_bytes()
-    except FileNotFoundError:
-        raise BriefError([f"{path}: no such file"]) from None
-    except IsADirectoryError:
-        raise BriefError([f"{path}: is a folder, expected a brief file (.toml)"]) from None
+        return Path(path).expanduser().resolve()
+    except RuntimeError:  # Path.resolve reports a symlink loop so before Python 3.13 (OSError ELOOP after)
+        raise BriefError([f"{path}: is a symlink loop; point it at a brief file (.toml)"]) from None
     except OSError as exc:
-        raise BriefError([f"{path}: cannot be read ({exc.strerror})"]) from None
-    return load_brief_bytes(raw, source, shown=str(path))
+        raise BriefError([_os_problem(path, exc)]) from None
+
+
+def _read_brief_file(path: str | Path, source: Path) -> bytes:
+    """The bytes of the brief file ``path`` (resolved: ``source``): a regular file of at most ``MAX_BRIEF_BYTES``.
+
+    A FIFO or a device is refused before it is opened: reading one would block or never end.
+    """
+    try:
+        info = source.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise BriefError([_not_a_file(path, info.st_mode)])
+        if info.st_size > MAX_BRIEF_BYTES:
+            raise BriefError(
+                [f"{path}: {info.st_size} bytes is too large for a brief (at most {MAX_BRIEF_BYTES})"]
+            )
+        with source.open("rb") as file:
+            raw = file.read(MAX_BRIEF_BYTES + 1)  # a file that grew since stat() is still bounded
+    except OSError as exc:
+        raise BriefError([_os_problem(path, exc)]) from None
+    if len(raw) > MAX_BRIEF_BYTES:
+        raise BriefError([f"{path}: too large for a brief (at most {MAX_BRIEF_BYTES} bytes)"])
+    return raw
+
+
+def _not_a_file(path: str | Path, mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return f"{path}: is a folder, expected a brief file (.toml)"
+    kinds = {
+        stat.S_ISFIFO: "a named pipe (FIFO)",
+        stat.S_ISCHR: "a character device",
+        stat.S_ISBLK: "a block device",
+    }
+    kind = next((name for test, name in kinds.items() if test(mode)), "a socket")
+    return f"{path}: is {kind}, not a file; give the path of a brief file (.toml)"
+
+
+def _os_problem(path: str | Path, exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return f"{path}: is a symlink loop; point it at a brief file (.toml)"
+    if exc.errno == errno.ENOENT:
+        return f"{path}: no such file"
+    return f"{path}: cannot be read ({exc.strerror or exc})"
 
 
 def load_brief_bytes(raw: bytes, source: Path, *, shown: str | None = None) -> BriefFile:

@@ -8,9 +8,12 @@ video = await pipeline.run(load_brief("brief.toml"), out="video.mp4", on_event=p
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import re
 import time
+import unicodedata
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,7 @@ from aura_core.executor import Executor
 from aura_core.loader import dump_brief, load_brief, load_brief_bytes
 from aura_core.logs import redact, run_log, summarize
 from aura_core.metrics import MetricsCollector
+from aura_core.output import check_out
 from aura_core.planning import plan_script
 from aura_core.plugins import PluginHost
 from aura_core.preflight import render_problems
@@ -42,10 +46,66 @@ EventHandler = Callable[[Event], Any]
 
 
 def run_id_for(spec: BriefFile) -> str:
-    """The run id: the brief file's name, so running the same brief again continues its run."""
+    """The run id: the brief file's name, so running the same brief again continues its run.
+
+    Letters and digits of any script are kept (``日本語.toml`` is ``日本語``); a name with none is ``run``.
+    """
     stem = spec.source.stem if spec.source is not None else spec.brief.topic
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.").lower()
+    slug = re.sub(r"[^\w.-]+", "-", unicodedata.normalize("NFC", stem)).strip("-.").casefold()
     return slug[:60] or "run"
+
+
+def run_dir_for(spec: BriefFile, runs_dir: str | Path) -> Path:
+    """The run directory of a brief under ``runs_dir``: ``<run id>``, unless that one belongs to another brief.
+
+    A run directory records the brief it belongs to (``origin.json``); another brief never continues it,
+    and takes ``<run id>-<8 hex digits of its path's hash>`` instead.
+    """
+    runs_dir = Path(runs_dir)
+    run_id = run_id_for(spec)
+    mine = str(spec.source) if spec.source is not None else None
+    digest = hashlib.sha256((mine or spec.brief.topic).encode()).hexdigest()[:8]
+    candidates = (runs_dir / run_id, runs_dir / f"{run_id}-{digest}")
+    owner = None
+    for folder in candidates:
+        origin = read_origin(folder)
+        if origin is None or origin.get("brief") == mine:
+            return folder
+        owner = origin.get("brief")
+    raise UserError(
+        f"{candidates[-1]}: belongs to another brief ({owner}); rename {mine or 'the brief'} to give it its own run"
+    )
+
+
+def read_origin(folder: Path) -> dict[str, Any] | None:
+    """The run directory's ``origin.json`` (which brief it belongs to), or None when it has none yet."""
+    path = folder / "origin.json"
+    try:
+        origin = json.loads(path.read_bytes())
+    except (FileNotFoundError, NotADirectoryError):  # no run there yet (or no folder: found when it is made)
+        return None
+    except (OSError, ValueError) as exc:  # unreadable, not UTF-8 or not JSON
+        detail = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise UserError(_bad_origin(path, detail)) from None
+    if not isinstance(origin, dict) or not isinstance(origin.get("brief"), str | None):
+        raise UserError(_bad_origin(path, 'expected {"brief": "<path of the brief file>"}'))
+    return origin
+
+
+def _check_owner(spec: BriefFile, folder: Path) -> None:
+    """``UserError`` when ``folder`` belongs to a brief file other than ``spec``'s: a run is never taken over."""
+    owner = (read_origin(folder) or {}).get("brief")
+    if owner is not None and spec.source is not None and owner != str(spec.source):
+        raise UserError(
+            f"{folder}: this run belongs to the brief {owner}; run {spec.source} in another run directory"
+        )
+
+
+def _bad_origin(path: Path, detail: str | None) -> str:
+    return (
+        f"{path}: not a run record aura wrote ({detail});"
+        f" delete this file to keep the run's work, or the folder {path.parent} to start over"
+    )
 
 
 def first_error(exc: BaseException) -> BaseException:
@@ -59,6 +119,15 @@ def first_error(exc: BaseException) -> BaseException:
         non_cancel = [e for e in inner if not isinstance(e, anyio.get_cancelled_exc_class())]
         return (non_cancel or inner)[0]
     return exc
+
+
+def _folder_problem(folder: Path, exc: OSError) -> AuraError:
+    """A run directory that cannot be made or written: a full disk is a fault (exit 1), the rest the user's to fix."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return RunFailed(f"{folder}: {exc.strerror}; free some space, then run again")
+    return UserError(
+        f"{folder}: cannot be used as a run directory ({exc.strerror or exc}); choose a writable --runs-dir"
+    )
 
 
 class Pipeline:
@@ -99,7 +168,8 @@ class Pipeline:
         """Make the video for a brief; a run directory that exists is continued unless ``fresh``."""
         if not isinstance(spec, BriefFile):
             spec = load_brief(spec)
-        folder = Path(run_dir) if run_dir is not None else self.runs_dir / run_id_for(spec)
+        folder = Path(run_dir) if run_dir is not None else run_dir_for(spec, self.runs_dir)
+        out = check_out(out, spec, folder) if out is not None else None
         return await self._run(spec, folder, out, on_event, streaming, fresh=fresh)
 
     async def resume(
@@ -110,10 +180,10 @@ class Pipeline:
         copy = folder / "brief.toml"
         if not copy.is_file():
             raise UserError(f"{folder}: not an aura run directory (no brief.toml)")
-        origin_file = folder / "origin.json"
-        origin = json.loads(origin_file.read_text()) if origin_file.is_file() else {}
+        origin = read_origin(folder) or {}
         source = Path(origin.get("brief") or copy)
         spec = load_brief_bytes(copy.read_bytes(), source, shown=str(copy))
+        out = check_out(out, spec, folder) if out is not None else None
         return await self._run(spec, folder, out, on_event, True)
 
     async def _run(
@@ -129,8 +199,14 @@ class Pipeline:
         root = cache_dir_from_env()
         # --fresh means "make everything again": the shared cache is neither read nor fed then.
         shared = SharedCache(root) if root is not None and not fresh else None
-        store = RunStore(folder, shared)  # takes the lock before anything in the folder is touched
         try:
+            store = RunStore(folder, shared)  # takes the lock before anything in the folder is touched
+        except OSError as exc:
+            if shared is not None:
+                shared.close()
+            raise _folder_problem(folder, exc) from None
+        try:
+            _check_owner(spec, folder)  # again under the lock: another brief may have taken the folder since
             if fresh:
                 store.reset()
             return await self._run_locked(spec, store, out, on_event, streaming)

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from aura_core.errors import UserError
 from aura_core.store import atomic_write_text
 
 #: Stage order on the page (lanes and tables).
@@ -448,8 +449,39 @@ def render_report_html(report: Mapping[str, Any], run_dir: Path, log_lines: Sequ
 def write_report_html(run_dir: Path, report: Mapping[str, Any] | None = None) -> Path:
     """Write ``report.html`` into ``run_dir`` from ``report`` (default: the run's ``report.json``); returns its path."""
     run_dir = Path(run_dir)
-    if report is None:
-        report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    from_disk = report is None
+    report = read_report(run_dir) if report is None else report
+    try:
+        page = render_report_html(report, run_dir.resolve(), last_run_log(run_dir))
+    except (LookupError, TypeError, AttributeError, ValueError) as exc:
+        if not from_disk:  # a report the run just built is well formed: this is a bug, shown as one
+            raise
+        # A report.json edited or damaged by hand parses but has the wrong shape somewhere.
+        raise UserError(
+            f"{run_dir / 'report.json'}: not a report aura wrote ({type(exc).__name__}: {exc});"
+            f" aura resume {run_dir} writes it again"
+        ) from None
     target = run_dir / "report.html"
-    atomic_write_text(target, render_report_html(report, run_dir.resolve(), last_run_log(run_dir)))
+    atomic_write_text(target, page)
     return target
+
+
+def read_report(run_dir: Path) -> Mapping[str, Any]:
+    """The run's ``report.json``; ``UserError`` naming the file when it is missing, unreadable or not a report."""
+    path = Path(run_dir) / "report.json"
+    try:
+        report = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise UserError(
+            f"{run_dir}: no report.json (not a run directory, or its run never finished)"
+        ) from None
+    except (OSError, ValueError) as exc:  # unreadable, not UTF-8 or not JSON
+        detail = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise UserError(
+            f"{path}: not a report aura wrote ({detail}); aura resume {run_dir} writes it again"
+        ) from None
+    if not isinstance(report, dict) or not isinstance(report.get("run_id"), str):
+        raise UserError(
+            f"{path}: not a report aura wrote (expected an object with a run_id); aura resume {run_dir} writes it again"
+        )
+    return report

@@ -111,6 +111,10 @@ class FolderIllustrator:
                     picture = ImageOps.exif_transpose(original).convert("RGB")
             except OSError as error:
                 raise UserError(f"{chosen}: not a readable picture ({error})") from None
+            except Image.DecompressionBombError as error:  # Pillow refuses to decode it: too many pixels
+                raise UserError(
+                    f"{chosen}: picture too large to open safely ({error}); shrink it or move it out of {folder}"
+                ) from None
             fitted = ImageOps.fit(picture, (request.width, request.height), Image.Resampling.LANCZOS)
             request.out_path.parent.mkdir(parents=True, exist_ok=True)
             fitted.save(request.out_path, format="PNG", compress_level=1)
