@@ -118,7 +118,7 @@ def _garble(journal: Path) -> None:
 
 @pytest.mark.parametrize("damage", [_garble, _truncate], ids=["garbage", "truncated"])
 def test_a_damaged_journal_is_one_line_naming_it_and_fresh_starts_over(copy: Path, damage: Any) -> None:
-    """A journal of garbage bytes or cut in half: exit 2, one line naming it and --fresh, the video kept; --fresh then works."""
+    """A journal of garbage bytes or cut in half: exit 2, one line naming it and --fresh (the dry run too), the video kept; --fresh then works."""
     run_dir = copy / "runs" / "sky"
     video = (run_dir / "final.mp4").read_bytes()
     damage(run_dir / "journal.sqlite")
@@ -127,6 +127,9 @@ def test_a_damaged_journal_is_one_line_naming_it_and_fresh_starts_over(copy: Pat
     line = one_line(result)
     assert line.startswith(f"aura: error: {run_dir / 'journal.sqlite'}: the run's journal is damaged")
     assert "--fresh" in line
+    dry = run_brief(copy, "--dry-run")
+    assert dry.returncode == 2, dry.stderr
+    assert one_line(dry) == line
     assert (run_dir / "final.mp4").read_bytes() == video  # finished work kept
     again = run_brief(copy, "--fresh")
     assert again.returncode == 0, again.stderr

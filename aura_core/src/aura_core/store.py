@@ -220,8 +220,7 @@ class RunStore:
 
     def _corrupt(self, problem: str) -> UserError:
         return UserError(
-            f"{self.journal}: the run's journal is damaged ({problem}); "
-            "start the run over with aura run BRIEF --fresh (finished files cannot be reused without it)"
+            f"{self.journal}: the run's journal is damaged ({problem}); start the run over with aura run BRIEF --fresh"
         )
 
     def _sql(self, query: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
@@ -291,15 +290,13 @@ class RunStore:
             row = self._adopt_shared(key)
         if row is None:
             return None
-        result_json, files_json = row
-        try:
-            files = [(str(name), str(digest)) for name, digest in json.loads(files_json)]
-            result = self._structure(json.loads(result_json), result_type)
-        except _UNREADABLE as exc:
+        decoded = self._decode(row[0], row[1], result_type)
+        if isinstance(decoded, Exception):
             # Like a file whose checksum fails: the row is dropped and the result made again.
-            logger.warning("stored result {} cannot be read ({}): it will be made again", key, exc)
+            logger.warning("stored result {} cannot be read ({}): it will be made again", key, decoded)
             self._sql("DELETE FROM artifacts WHERE key = ?", (key,))
             return None
+        files, result = decoded
         for name, digest in files:
             path = self.artifacts / name
             if not path.is_file() or file_digest(path) != digest:
@@ -331,6 +328,16 @@ class RunStore:
             (key, entry.kind, entry.provider, entry.result, files, time.time()),
         )
         return entry.result, files
+
+    def _decode(
+        self, result_json: str, files_json: str, result_type: type[T]
+    ) -> tuple[list[tuple[str, str]], T] | Exception:
+        """A journal row's files (name, SHA-256) and result, or why they cannot be read (garbled, another shape)."""
+        try:
+            files = [(str(name), str(digest)) for name, digest in json.loads(files_json)]
+            return files, self._structure(json.loads(result_json), result_type)
+        except _UNREADABLE as exc:
+            return exc
 
     def _structure(self, data: Any, result_type: type[T]) -> T:
         def absolute(value: Any) -> Any:
