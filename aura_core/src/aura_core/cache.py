@@ -3,6 +3,10 @@
 Off unless ``AURA_CACHE=on`` (kept in the user cache directory) or ``AURA_CACHE_DIR=PATH``.
 Entries are the run store's own (key, result, files with checksums); files are hard-linked
 when the cache and the run share a filesystem, copied otherwise. ``aura cache info|prune``.
+
+The cache only saves work: a run whose cache index is damaged, or whose cache cannot be written
+(a full disk), warns once and goes on without it. ``aura cache`` itself reports a damaged index
+as a user error naming the file.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from attrs import frozen
+from loguru import logger
+
+from aura_core.errors import UserError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -57,19 +64,72 @@ class CacheEntry:
     files: list[tuple[str, str]]
 
 
+def damaged_database(exc: sqlite3.Error) -> bool:
+    """Whether SQLite failed because the file is not a database or its pages are damaged."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    # The low byte of an extended code (SQLITE_CORRUPT_INDEX…) is its primary code.
+    return code is not None and (code & 0xFF) in {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
+
+
+def open_shared_cache(root: Path) -> SharedCache | None:
+    """The shared cache at ``root`` for a run, or None (with one warning) when it cannot be used."""
+    try:
+        return SharedCache(root)
+    except (UserError, OSError, sqlite3.Error) as exc:
+        logger.warning("{}; this run goes on without the shared cache", _why(root, exc))
+        return None
+
+
+def _why(root: Path, exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, UserError) else f"shared cache {root}: {exc}"
+
+
 class SharedCache:
-    """A folder of artifacts and an index, shared by every run that turns it on."""
+    """A folder of artifacts and an index, shared by every run that turns it on.
+
+    A damaged index raises ``UserError`` when opened. Once open, a read or write that fails
+    (damage found later, a full disk) turns the cache off for this object, with one warning.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.artifacts = root / "artifacts"
         self.artifacts.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(root / "index.sqlite", isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self.index = root / "index.sqlite"
+        self._off = False
+        self._db = sqlite3.connect(self.index, isolation_level=None, timeout=30)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+            problem = self._db.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.Error as exc:
+            self._db.close()
+            if not damaged_database(exc):
+                raise  # not damage: a full disk, a read-only folder
+            problem = str(exc)
+        if problem != "ok":
+            self._db.close()
+            raise UserError(
+                f"{self.index}: the shared cache index is damaged ({problem}); delete it to start the cache "
+                "empty, or turn the cache off with AURA_CACHE_DIR=off"
+            )
+
+    def _give_up(self, exc: BaseException) -> None:
+        """Stop using the cache after a failed read or write; the run goes on and makes what it needs."""
+        self._off = True
+        logger.warning("{}; the shared cache is off for the rest of this run", _why(self.root, exc))
 
     def get(self, key: str) -> CacheEntry | None:
-        """The entry for ``key`` if every file of it is still here."""
+        """The entry for ``key`` if every file of it is still here (None, too, once the cache is off)."""
+        if self._off:
+            return None
+        try:
+            return self._get(key)
+        except (OSError, sqlite3.Error, ValueError, TypeError) as exc:
+            self._give_up(exc)
+            return None
+
+    def _get(self, key: str) -> CacheEntry | None:
         row = self._db.execute(
             "SELECT kind, provider, result, files FROM entries WHERE key = ?", (key,)
         ).fetchone()
@@ -83,7 +143,15 @@ class SharedCache:
         return CacheEntry(row[0], row[1], row[2], files)
 
     def put(self, key: str, entry: CacheEntry, source_dir: Path) -> None:
-        """Keep ``entry``, linking its files from ``source_dir``."""
+        """Keep ``entry``, linking its files from ``source_dir`` (nothing, once the cache is off)."""
+        if self._off:
+            return
+        try:
+            self._put(key, entry, source_dir)
+        except (OSError, sqlite3.Error) as exc:
+            self._give_up(exc)
+
+    def _put(self, key: str, entry: CacheEntry, source_dir: Path) -> None:
         size = 0
         for name, _digest in entry.files:
             target = self.artifacts / name

@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 a run that failed (its finished work is kept), 2 a user
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ import click
 from loguru import logger
 
 from aura_core import __name__ as _pkg
-from aura_core.errors import AuraError, BriefError, UserError
+from aura_core.errors import AuraError, BriefError, RunFailed, UserError
 from aura_core.logs import redact
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -83,6 +84,12 @@ def _guarded(fn: Callable[[], Any]) -> Any:
         raise SystemExit(130) from None
     except AuraError as exc:
         _fail(exc)
+    except OSError as exc:
+        if exc.errno not in {errno.ENOSPC, errno.EDQUOT}:
+            raise
+        # A run maps its own full disk (with how to resume); this is any other command's write.
+        where = Path(exc.filename).parent if isinstance(exc.filename, str) else Path.cwd()
+        _fail(RunFailed(f"no space left on device under {where}: free space, then try again"))
     return None
 
 
@@ -517,7 +524,10 @@ def _open_cache() -> Any:
     root = cache_dir_from_env()
     if root is None:
         _fail(UserError("the shared cache is off; turn it on with AURA_CACHE=on or AURA_CACHE_DIR=PATH"))
-    return SharedCache(root)
+    try:
+        return SharedCache(root)
+    except UserError as exc:  # a damaged index: the line names it and says what to do
+        _fail(exc)
 
 
 @cache.command("info")

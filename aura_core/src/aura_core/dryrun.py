@@ -18,7 +18,6 @@ reads). A provider without a hint costs 0 when it is ``auto`` (offline), else it
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 import tempfile
@@ -29,7 +28,7 @@ from typing import Any, TypeVar
 import anyio
 from attrs import evolve, frozen
 
-from aura_core.cache import cache_dir_from_env
+from aura_core.cache import cache_dir_from_env, damaged_database
 from aura_core.calls import PRICE_KEY, Link, ProviderCalls
 from aura_core.context import PipelineContext
 from aura_core.contract import Narration, Picture, SceneDraft, Segment, Soundtrack, Speech, Video
@@ -78,7 +77,7 @@ class JournalSnapshot(RunStore):
         self.tmp = scratch
         self._digests: dict[tuple[str, int, int], str] = {}
         self.calls_saved = 0
-        journal = self.run_dir / "journal.sqlite"
+        journal = self.journal = self.run_dir / "journal.sqlite"
         if read_journal and journal.is_file():
             for suffix in ("", "-wal"):
                 source = journal.with_name(journal.name + suffix)
@@ -87,7 +86,13 @@ class JournalSnapshot(RunStore):
             self._db = sqlite3.connect(scratch / journal.name, isolation_level=None)
         else:
             self._db = sqlite3.connect(":memory:", isolation_level=None)
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            if damaged_database(exc):
+                raise self._corrupt(str(exc)) from None  # the line a run would give
+            raise
         self._shared_db: sqlite3.Connection | None = None
         self._shared_artifacts: Path | None = None
         root = cache_dir_from_env() if read_journal else None
@@ -97,22 +102,28 @@ class JournalSnapshot(RunStore):
 
     def lookup(self, key: str, result_type: type[T]) -> T | None:
         """The result a run would find for ``key`` (in the journal or the shared cache), or None."""
-        row = self._db.execute("SELECT result, files FROM artifacts WHERE key = ?", (key,)).fetchone()
+        row = self._sql("SELECT result, files FROM artifacts WHERE key = ?", (key,)).fetchone()
         folder = self.artifacts
         if row is None and self._shared_db is not None and self._shared_artifacts is not None:
-            row = self._shared_db.execute(
-                "SELECT result, files FROM entries WHERE key = ?", (key,)
-            ).fetchone()
+            try:
+                row = self._shared_db.execute(
+                    "SELECT result, files FROM entries WHERE key = ?", (key,)
+                ).fetchone()
+            except sqlite3.DatabaseError:
+                row = None  # a damaged index: the run would go on without the cache too
             folder = self._shared_artifacts
         if row is None:
             return None
-        result_json, files_json = row
-        for name, digest in json.loads(files_json):
+        decoded = self._decode(row[0], row[1], result_type)
+        if isinstance(decoded, Exception):
+            return None  # a row the run would drop and make again
+        files, result = decoded
+        for name, digest in files:
             path = folder / name
             if not path.is_file() or file_digest(path) != digest:
                 return None
         self.calls_saved += 1
-        return self._structure(json.loads(result_json), result_type)
+        return result
 
     def close(self) -> None:
         """Close the journal copy and the shared index."""

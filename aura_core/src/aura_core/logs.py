@@ -60,16 +60,49 @@ def _patch(record: Any) -> None:
 logger.configure(patcher=_patch)
 
 
+class _LogFile:
+    """``run.log`` as loguru's sink: a line that cannot be written (a full disk) is dropped and remembered.
+
+    loguru's own file sink would print a traceback on stderr for every line it cannot write.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.error: OSError | None = None
+        self._handle = path.open("a", encoding="utf-8")
+
+    def write(self, message: str) -> None:
+        """Append one formatted record, unless an earlier one failed (the log would have a hole anyway)."""
+        if self.error is not None:
+            return
+        try:
+            self._handle.write(message)
+            self._handle.flush()
+        except OSError as exc:
+            self.error = exc
+
+    def close(self) -> None:
+        """Close the file; what could not be flushed is already counted as lost."""
+        try:
+            self._handle.close()
+        except OSError as exc:
+            self.error = self.error or exc
+
+
 @contextmanager
 def run_log(path: Path, run_id: str) -> Iterator[Any]:
-    """Log everything bound to ``run_id`` into ``path`` while the block runs; yields the bound logger."""
+    """Log everything bound to ``run_id`` into ``path`` while the block runs; yields the bound logger.
+
+    When lines could not be written and the block itself ended well, one warning (on stderr) says so.
+    """
+    log_file = _LogFile(path)
     sink = logger.add(
-        path,
+        log_file,
         level="TRACE",
         format="{time:YYYY-MM-DD HH:mm:ss.SSS} {level: <7} [{extra[run_id]}] {message}",
         filter=lambda record: record["extra"].get("run_id") == run_id,
         enqueue=False,
-        encoding="utf-8",
+        catch=False,
     )
     global _run_secrets
     _run_secrets = secret_values()  # a run's every log line is redacted: scan the environment once
@@ -78,3 +111,6 @@ def run_log(path: Path, run_id: str) -> Iterator[Any]:
     finally:
         _run_secrets = None
         logger.remove(sink)
+        log_file.close()
+    if log_file.error is not None:
+        logger.warning("{}: some lines were not written: {}", path, log_file.error)

@@ -22,7 +22,7 @@ import anyio
 from attrs import evolve
 from loguru import logger
 
-from aura_core.cache import SharedCache, cache_dir_from_env
+from aura_core.cache import cache_dir_from_env, open_shared_cache
 from aura_core.calls import ProviderCalls
 from aura_core.context import PipelineContext
 from aura_core.contract import Video
@@ -40,7 +40,7 @@ from aura_core.registry import ProviderRegistry
 from aura_core.report_html import write_report_html
 from aura_core.runner import Runner
 from aura_core.specs import KINDS, BriefFile, SystemProfile
-from aura_core.store import RunStore, atomic_write_text
+from aura_core.store import RunStore, atomic_write_text, out_of_space, raise_if_out_of_space
 
 EventHandler = Callable[[Event], Any]
 
@@ -198,18 +198,26 @@ class Pipeline:
     ) -> Video:
         root = cache_dir_from_env()
         # --fresh means "make everything again": the shared cache is neither read nor fed then.
-        shared = SharedCache(root) if root is not None and not fresh else None
+        shared = open_shared_cache(root) if root is not None and not fresh else None
+        # A full disk can strike any write (journal, artifacts, logs, a provider's file): one line for all.
         try:
-            store = RunStore(folder, shared)  # takes the lock before anything in the folder is touched
-        except OSError as exc:
+            # takes the lock before anything in the folder is touched
+            store = RunStore(folder, shared, fresh=fresh)
+        except Exception as exc:
             if shared is not None:
                 shared.close()
-            raise _folder_problem(folder, exc) from None
+            raise_if_out_of_space(exc, folder)
+            if isinstance(exc, OSError):
+                raise _folder_problem(folder, exc) from None
+            raise
         try:
             _check_owner(spec, folder)  # again under the lock: another brief may have taken the folder since
-            if fresh:
-                store.reset()
             return await self._run_locked(spec, store, out, on_event, streaming)
+        except Exception as exc:
+            raise_if_out_of_space(
+                exc, folder
+            )  # before tmp/ is emptied: a tool's partial file shows the disk full
+            raise
         finally:
             store.clean_tmp()
             store.close()
@@ -334,14 +342,21 @@ class Pipeline:
         error: str | None,
     ) -> None:
         ctx.transition(state)
-        store.set_meta("state", state)
         ctx.emit(
             RunFinished(
                 run_id=ctx.run_id, state=state, video=str(ctx.video.path) if ctx.video else None, error=error
             )
         )
         text = redact(json.dumps(build_report(ctx, calls, metrics, store), indent=2, default=str))
-        atomic_write_text(ctx.run_dir / "report.json", text)
+        try:
+            store.set_meta("state", state)
+            atomic_write_text(ctx.run_dir / "report.json", text)
+        except Exception as exc:
+            if state == "succeeded" or out_of_space(exc, ctx.run_dir) is None:
+                raise
+            # The run already failed or was stopped (maybe by the full disk): keep that outcome, not this one.
+            logger.bind(run_id=ctx.run_id).warning("the run's state and report not written: {}", exc)
+            return
         try:
             write_report_html(ctx.run_dir, json.loads(text))
         except Exception as exc:  # noqa: BLE001 - the page is a view of report.json: never fail the run for it

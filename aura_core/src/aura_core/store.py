@@ -8,6 +8,7 @@ corrupt or truncated artifact is re-made, never used.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -25,8 +26,8 @@ import attrs
 import cattrs
 from loguru import logger
 
-from aura_core.cache import CacheEntry, SharedCache, link_or_copy
-from aura_core.errors import UserError
+from aura_core.cache import CacheEntry, SharedCache, damaged_database, link_or_copy
+from aura_core.errors import RunFailed, UserError
 
 T = TypeVar("T")
 
@@ -44,6 +45,16 @@ CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 
 _converter = cattrs.Converter()
 
+#: What reading a stored row can raise when its JSON is garbled or of another shape than the result type.
+_UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, cattrs.BaseValidationError)
+
+#: Below this much free space, a run that failed on a write is taken to have failed for want of space:
+#: SQLite reports some full-disk writes only as "disk I/O error", ffmpeg as an exit code.
+_LOW_SPACE = 1 << 20
+
+#: The texts that say "full disk" when no errno comes with them (ffmpeg's stderr, SQLite's SQLITE_FULL).
+_NO_SPACE_TEXTS = ("No space left on device", "Disk quota exceeded", "database or disk is full")
+
 
 def file_digest(path: Path) -> str:
     """SHA-256 of a file's bytes, hex."""
@@ -60,13 +71,72 @@ def _fsync_dir(path: Path) -> None:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temporary file, fsync, rename)."""
+    """Write ``text`` to ``path`` atomically (temporary file, fsync, rename); a failed write leaves nothing behind."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with tmp.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a half-written temporary file would hold on to the space that ran out
+        raise
+
+
+def _free_bytes(path: Path) -> int | None:
+    """Free space (for an unprivileged writer) on the filesystem holding ``path`` or its nearest existing parent."""
+    for folder in (path, *path.parents):
+        try:
+            stat = os.statvfs(folder)
+        except OSError:
+            continue
+        return stat.f_bavail * stat.f_frsize
+    return None
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``, what it was raised from or during, and the members of exception groups, each once."""
+    pending, seen = [exc], set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+
+
+def out_of_space(exc: BaseException, where: Path) -> Path | None:
+    """The folder that ran out of space if ``exc`` comes from a full disk (``where`` when no path is known), else None.
+
+    A full disk shows as ``ENOSPC``/``EDQUOT``, as SQLite's "database or disk is full", as a line of a
+    tool's output, or only as a failed write while the filesystem under ``where`` is (nearly) full.
+    A user's mistake is never one.
+    """
+    if isinstance(exc, UserError):
+        return None
+    for current in _chain(exc):
+        if isinstance(current, OSError) and current.errno in {errno.ENOSPC, errno.EDQUOT}:
+            return Path(current.filename).parent if isinstance(current.filename, str) else where
+        if any(text in str(current) for text in _NO_SPACE_TEXTS):
+            return where
+    free = _free_bytes(where)
+    return where if free is not None and free < _LOW_SPACE else None
+
+
+def raise_if_out_of_space(exc: Exception, run_dir: Path) -> None:
+    """Raise the one line for a run stopped by a full disk (a fault: exit 1), if ``exc`` comes from one.
+
+    The line says where to free space and how to go on; the finished work stays in ``run_dir``.
+    """
+    full = out_of_space(exc, run_dir)
+    if full is None:
+        return
+    then = f"aura resume {run_dir}" if (run_dir / "brief.toml").is_file() else "run the brief again"
+    raise RunFailed(f"no space left on device under {full}: free space, then {then}") from exc
 
 
 def _path_fields(result: Any) -> Iterator[tuple[str, Path]]:
@@ -77,35 +147,90 @@ def _path_fields(result: Any) -> Iterator[tuple[str, Path]]:
 
 
 class RunStore:
-    """One run directory, locked for the lifetime of this object (a second process is refused)."""
+    """One run directory, locked for the lifetime of this object (a second process is refused).
 
-    def __init__(self, run_dir: Path, shared: SharedCache | None = None) -> None:
+    ``fresh``: start the run over (as ``reset``), before the journal is opened, so a corrupt one goes too.
+    """
+
+    def __init__(self, run_dir: Path, shared: SharedCache | None = None, *, fresh: bool = False) -> None:
         self.run_dir = run_dir.resolve()
         self.shared = shared
         self.artifacts = self.run_dir / "artifacts"
         self.tmp = self.run_dir / "tmp"
-        for folder in (self.run_dir, self.artifacts, self.tmp):
-            folder.mkdir(parents=True, exist_ok=True)
-        self._lock_file = (self.run_dir / "lock").open("a+")
+        self.journal = self.run_dir / "journal.sqlite"
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = self._lock()
         try:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock_file.seek(0)
-            holder = self._lock_file.read().strip() or "another process"
-            self._lock_file.close()
-            raise UserError(
-                f"{self.run_dir}: this run is in use by another aura process (pid {holder}); wait for it to finish"
-            ) from None
-        self._lock_file.seek(0)
-        self._lock_file.truncate()
-        self._lock_file.write(str(os.getpid()))
-        self._lock_file.flush()
-        self._db = sqlite3.connect(self.run_dir / "journal.sqlite", isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+            if fresh:
+                self._wipe()
+            for folder in (self.artifacts, self.tmp):
+                folder.mkdir(exist_ok=True)
+            self._db = self._open_journal()
+        except BaseException:
+            os.close(self._lock_fd)
+            raise
         self._digests: dict[tuple[str, int, int], str] = {}
         self.calls_saved = 0
+
+    def _lock(self) -> int:
+        """Take the run's lock: an ``flock`` on the run directory itself, which no one can delete under us.
+
+        (A lock on a file in the folder is gone the moment someone removes that file: a second process
+        would then make a new one, lock it, and ``--fresh`` would wipe the running run.) ``lock`` only
+        tells a refused process which pid holds the run.
+        """
+        fd = os.open(self.run_dir, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            try:
+                holder = (self.run_dir / "lock").read_text(encoding="utf-8").strip()
+            except OSError:
+                holder = ""
+            raise UserError(
+                f"{self.run_dir}: this run is in use by another aura process (pid {holder or 'unknown'}); "
+                "wait for it to finish"
+            ) from None
+        try:
+            (self.run_dir / "lock").write_text(str(os.getpid()), encoding="utf-8")
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def _open_journal(self) -> sqlite3.Connection:
+        """Open (or make) the journal; a damaged one is a user error that names it and says what to do."""
+        db = sqlite3.connect(self.journal, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            # A truncated file or a damaged page may open fine and fail on a later read: check it all now
+            # (the journal is small: a few hundred rows).
+            problem = db.execute("PRAGMA quick_check").fetchone()[0]
+            if problem != "ok":
+                raise self._corrupt(problem)
+        except sqlite3.Error as exc:
+            db.close()
+            if damaged_database(exc):
+                raise self._corrupt(str(exc)) from None
+            raise
+        return db
+
+    def _corrupt(self, problem: str) -> UserError:
+        return UserError(
+            f"{self.journal}: the run's journal is damaged ({problem}); start the run over with aura run BRIEF --fresh"
+        )
+
+    def _sql(self, query: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        """Run one statement on the journal; damage found only now is the same user error as at opening."""
+        try:
+            return self._db.execute(query, params)
+        except sqlite3.DatabaseError as exc:
+            if damaged_database(exc):
+                raise self._corrupt(str(exc)) from None
+            raise
 
     # -- keys ---------------------------------------------------------------------------------
 
@@ -160,23 +285,27 @@ class RunStore:
 
     def lookup(self, key: str, result_type: type[T]) -> T | None:
         """The stored result for ``key`` if it is complete and every file's checksum still matches."""
-        row = self._db.execute("SELECT result, files FROM artifacts WHERE key = ?", (key,)).fetchone()
+        row = self._sql("SELECT result, files FROM artifacts WHERE key = ?", (key,)).fetchone()
         if row is None and self.shared is not None:
             row = self._adopt_shared(key)
         if row is None:
             return None
-        result_json, files_json = row
-        for name, digest in json.loads(files_json):
+        decoded = self._decode(row[0], row[1], result_type)
+        if isinstance(decoded, Exception):
+            # Like a file whose checksum fails: the row is dropped and the result made again.
+            logger.warning("stored result {} cannot be read ({}): it will be made again", key, decoded)
+            self._sql("DELETE FROM artifacts WHERE key = ?", (key,))
+            return None
+        files, result = decoded
+        for name, digest in files:
             path = self.artifacts / name
             if not path.is_file() or file_digest(path) != digest:
                 logger.warning(
                     "artifact {} is missing or corrupt (checksum mismatch): it will be made again", name
                 )
-                self._db.execute("DELETE FROM artifacts WHERE key = ?", (key,))
+                self._sql("DELETE FROM artifacts WHERE key = ?", (key,))
                 path.unlink(missing_ok=True)
                 return None
-        data = json.loads(result_json)
-        result = self._structure(data, result_type)
         self.calls_saved += 1
         return result
 
@@ -194,11 +323,21 @@ class RunStore:
                 target.unlink(missing_ok=True)
                 return None
         files = json.dumps(entry.files)
-        self._db.execute(
+        self._sql(
             "INSERT OR REPLACE INTO artifacts VALUES (?, ?, ?, ?, ?, ?)",
             (key, entry.kind, entry.provider, entry.result, files, time.time()),
         )
         return entry.result, files
+
+    def _decode(
+        self, result_json: str, files_json: str, result_type: type[T]
+    ) -> tuple[list[tuple[str, str]], T] | Exception:
+        """A journal row's files (name, SHA-256) and result, or why they cannot be read (garbled, another shape)."""
+        try:
+            files = [(str(name), str(digest)) for name, digest in json.loads(files_json)]
+            return files, self._structure(json.loads(result_json), result_type)
+        except _UNREADABLE as exc:
+            return exc
 
     def _structure(self, data: Any, result_type: type[T]) -> T:
         def absolute(value: Any) -> Any:
@@ -258,7 +397,7 @@ class RunStore:
             return value
 
         data = json.dumps(relative(_converter.unstructure(result)), ensure_ascii=False)
-        self._db.execute(
+        self._sql(
             "INSERT OR REPLACE INTO artifacts VALUES (?, ?, ?, ?, ?, ?)",
             (key, kind, provider, data, json.dumps(files), time.time()),
         )
@@ -271,25 +410,23 @@ class RunStore:
         self, stage: str, index: int, state: str, provider: str | None = None, key: str | None = None
     ) -> None:
         """Record an item's state (running, done, failed) in the journal."""
-        self._db.execute(
+        self._sql(
             "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?, ?)",
             (stage, index, state, provider, key, time.time()),
         )
 
     def items(self) -> list[tuple[str, int, str, str | None]]:
         """Every journaled item as (stage, index, state, provider)."""
-        rows = self._db.execute(
-            "SELECT stage, idx, state, provider FROM items ORDER BY stage, idx"
-        ).fetchall()
+        rows = self._sql("SELECT stage, idx, state, provider FROM items ORDER BY stage, idx").fetchall()
         return [(r[0], r[1], r[2], r[3]) for r in rows]
 
     def set_meta(self, name: str, value: str) -> None:
         """Store a run-level value (state, run id, brief path)."""
-        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
+        self._sql("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
 
     def get_meta(self, name: str) -> str | None:
         """A run-level value, or None."""
-        row = self._db.execute("SELECT v FROM meta WHERE k = ?", (name,)).fetchone()
+        row = self._sql("SELECT v FROM meta WHERE k = ?", (name,)).fetchone()
         return None if row is None else str(row[0])
 
     def publish(self, source: Path, target: Path) -> None:
@@ -298,18 +435,22 @@ class RunStore:
         link_or_copy(source, target)
 
     def reset(self) -> None:
-        """Start the run over: remove everything but the lock (which this process holds) and empty the journal."""
+        """Start the run over: remove everything but the lock file, the journal included, and open a new journal."""
+        self._db.close()
+        self._wipe()
+        for folder in (self.artifacts, self.tmp):
+            folder.mkdir(exist_ok=True)
+        self._db = self._open_journal()
+
+    def _wipe(self) -> None:
+        """Remove everything in the run directory but ``lock`` (the directory itself stays: it is locked)."""
         for entry in self.run_dir.iterdir():
-            if entry.name in {"lock", "journal.sqlite", "journal.sqlite-wal", "journal.sqlite-shm"}:
+            if entry.name == "lock":
                 continue
-            if entry.is_dir():
+            if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry)
             else:
                 entry.unlink()
-        for table in ("artifacts", "items", "meta"):
-            self._db.execute(f"DELETE FROM {table}")
-        for folder in (self.artifacts, self.tmp):
-            folder.mkdir(exist_ok=True)
 
     def clean_tmp(self) -> None:
         """Remove what providers left in ``tmp/`` (partial files of cancelled or failed calls)."""
@@ -319,6 +460,6 @@ class RunStore:
     def close(self) -> None:
         """Close the journal and release the lock."""
         self._db.close()
-        self._lock_file.close()
+        os.close(self._lock_fd)
         if self.shared is not None:
             self.shared.close()
