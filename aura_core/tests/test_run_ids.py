@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 from typing import cast
@@ -65,7 +66,28 @@ async def test_a_brief_of_the_same_name_gets_its_own_run_directory(tmp_path: Pat
     again = await _pipeline(runs).run(load_brief(tmp_path / "b" / "brief.toml"))
     assert again.path == second.path
     origin = json.loads((runs / "brief" / "origin.json").read_text())
-    assert origin == {"brief": str((tmp_path / "a" / "brief.toml").resolve())}
+    assert origin == {"brief": str((tmp_path / "a" / "brief.toml").resolve()), "relative": "../../a/brief.toml"}
+
+
+@pytest.mark.anyio
+async def test_a_project_folder_copied_or_moved_whole_keeps_its_runs(tmp_path: Path) -> None:
+    """A brief and its runs copied (or moved) together: the copy continues its own run (no new directory, no call made)."""
+    project = tmp_path / "project"
+    runs = project / "runs"
+    first = await _pipeline(runs).run(load_brief(_brief(project / "brief.toml", "Tide pools")))
+    video = first.path.read_bytes()
+    copy = tmp_path / "copy"
+    shutil.copytree(project, copy)
+    again = await _pipeline(copy / "runs").run(load_brief(copy / "brief.toml"))
+    assert again.path == (copy / "runs" / "brief" / "final.mp4").resolve()
+    assert again.path.read_bytes() == video
+    report = json.loads((copy / "runs" / "brief" / "report.json").read_text())
+    assert all(link["calls"] == 0 for links in report["providers"].values() for link in links)
+    moved = tmp_path / "moved"
+    project.rename(moved)
+    resumed = await _pipeline(moved / "runs").resume(moved / "runs" / "brief")
+    assert resumed.path == (moved / "runs" / "brief" / "final.mp4").resolve()
+    assert resumed.path.read_bytes() == video
 
 
 @pytest.mark.anyio

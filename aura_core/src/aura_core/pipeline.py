@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import os
 import re
 import time
 import unicodedata
@@ -69,7 +70,7 @@ def run_dir_for(spec: BriefFile, runs_dir: str | Path) -> Path:
     owner = None
     for folder in candidates:
         origin = read_origin(folder)
-        if origin is None or origin.get("brief") == mine:
+        if origin is None or _owns(origin, folder, mine):
             return folder
         owner = origin.get("brief")
     raise UserError(
@@ -92,10 +93,32 @@ def read_origin(folder: Path) -> dict[str, Any] | None:
     return origin
 
 
+def _owns(origin: dict[str, Any], folder: Path, brief: str | None) -> bool:
+    """Whether the run directory ``folder`` (its ``origin``) belongs to the brief file at ``brief``: the same
+    path, or the same place relative to the run directory, so a project folder moved or copied whole
+    (the brief and its runs together) keeps its runs."""
+    if origin.get("brief") == brief:
+        return True
+    relative = origin.get("relative")
+    return brief is not None and isinstance(relative, str) and (folder / relative).resolve() == Path(brief)
+
+
+def _brief_of(origin: dict[str, Any], folder: Path) -> Path | None:
+    """The brief file a run directory belongs to, where it is now (found by its relative place when moved)."""
+    recorded = origin.get("brief")
+    relative = origin.get("relative")
+    if isinstance(relative, str) and not (recorded and Path(recorded).is_file()):
+        moved = (folder / relative).resolve()
+        if moved.is_file():
+            return moved
+    return Path(recorded) if recorded else None
+
+
 def _check_owner(spec: BriefFile, folder: Path) -> None:
     """``UserError`` when ``folder`` belongs to a brief file other than ``spec``'s: a run is never taken over."""
-    owner = (read_origin(folder) or {}).get("brief")
-    if owner is not None and spec.source is not None and owner != str(spec.source):
+    origin = read_origin(folder) or {}
+    owner = origin.get("brief")
+    if owner is not None and spec.source is not None and not _owns(origin, folder, str(spec.source)):
         raise UserError(
             f"{folder}: this run belongs to the brief {owner}; run {spec.source} in another run directory"
         )
@@ -180,8 +203,7 @@ class Pipeline:
         copy = folder / "brief.toml"
         if not copy.is_file():
             raise UserError(f"{folder}: not an aura run directory (no brief.toml)")
-        origin = read_origin(folder) or {}
-        source = Path(origin.get("brief") or copy)
+        source = _brief_of(read_origin(folder) or {}, folder.resolve()) or copy
         spec = load_brief_bytes(copy.read_bytes(), source, shown=str(copy))
         out = check_out(out, spec, folder) if out is not None else None
         return await self._run(spec, folder, out, on_event, True)
@@ -305,7 +327,9 @@ class Pipeline:
                 atomic_write_text(copy, spec.source.read_text(encoding="utf-8"))
         elif not copy.exists():
             atomic_write_text(copy, _to_toml(dump_brief(spec)))
-        origin = {"brief": str(spec.source) if spec.source is not None else None}
+        origin: dict[str, str | None] = {"brief": None}
+        if spec.source is not None:
+            origin = {"brief": str(spec.source), "relative": os.path.relpath(spec.source, folder.resolve())}
         atomic_write_text(folder / "origin.json", json.dumps(origin))
 
     def _publish(self, store: RunStore, video: Video, folder: Path, out: str | Path | None) -> Video:
