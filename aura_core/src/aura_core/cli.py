@@ -559,10 +559,12 @@ def cache_prune(older_than: str | None, max_size: str | None, everything: bool) 
         _fail(UserError("cache prune: say what to drop: --older-than, --max-size or --all"))
     try:
         age = _parse_age(older_than) if older_than else None
+    except ValueError as exc:
+        _fail(UserError(f"cache prune --older-than: {exc}"))
+    try:
         size = _parse_size(max_size) if max_size else None
     except ValueError as exc:
-        _fail(UserError(f"cache prune: {exc}"))
-        return
+        _fail(UserError(f"cache prune --max-size: {exc}"))
     shared = _open_cache()
     removed, freed = shared.prune(older_than=age, max_bytes=size)
     shared.close()
