@@ -225,7 +225,7 @@ def _namespaces_work(tmp_path: Path) -> bool:
 #: tmpfs sizes from "not even the journal fits" to "the whole run fits" (a run takes about 1.5 MB).
 #: Between about 1.5 and 3 MB the soundtrack's ffmpeg is what fills the disk: that one is found by
 #: ffmpeg's own "No space left on device" line, which needs the composer to keep ffmpeg's error lines.
-DISK_SIZES = ["16k", "64k", "256k", "1m", "16m"]
+DISK_SIZES = ["16k", "64k", "256k", "1m", "2m", "3m", "16m"]
 
 _FULL_DISK_SCRIPT = """\
 set -u
