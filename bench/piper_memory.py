@@ -69,7 +69,7 @@ def main() -> None:
         return
     header(
         f"Piper voice: peak RSS speaking {args.words:,} words, run-on vs punctuated",
-        f"python bench/piper_memory.py --words {args.words}",
+        f"python bench/piper_memory.py --words {args.words} --repeats {args.repeats}",
         args.repeats,
     )
     peaks: dict[str, list[float]] = {}
