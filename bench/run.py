@@ -12,8 +12,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-#: Issue 10's rows, in order: pipeline overlap, render, memory, overhead and cold start, resume.
-BENCHES = ("pipeline", "render", "memory", "overhead", "resume")
+#: Issue 10's rows, in order: pipeline overlap, render, memory, overhead and cold start, resume; then
+#: issue 19's memory of the offline voice on long unpunctuated text.
+BENCHES = ("pipeline", "render", "memory", "overhead", "resume", "piper_memory")
 
 
 def main() -> None:

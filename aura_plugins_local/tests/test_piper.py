@@ -131,3 +131,94 @@ async def test_piper_model_setting_selects_a_voice_file_and_bad_settings_are_use
         PiperVoiceProvider().configure(ProviderSettings({"model": "missing.onnx"}, tmp_path))
     with pytest.raises(UserError, match="voice_id"):
         PiperVoiceProvider().configure(ProviderSettings({"voice_id": "x"}, tmp_path))
+
+
+BEES = "honeybees share the way to flowers with a dance that tells their sisters how far to fly"
+RUN_ON = " ".join(BEES.split()[i % 17] for i in range(300))
+
+
+@pytest.mark.anyio
+async def test_piper_speaks_a_long_run_on_sentence_in_bounded_inferences(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """300 words with no punctuation (one Piper sentence, one huge onnx inference before) are spoken in
+    pieces: no inference gets more than MAX_PHONEME_IDS phoneme ids, the speech lasts as long as 300
+    words take, and the word timings are in order and cover the audio without a long hole."""
+    from piper import PiperVoice
+
+    from aura_plugins_local.piper_voice import MAX_PHONEME_IDS
+
+    sizes: list[int] = []
+    infer = PiperVoice.phoneme_ids_to_audio
+
+    def observed(self: PiperVoice, phoneme_ids: list[int], *args: object, **kwargs: object) -> object:
+        sizes.append(len(phoneme_ids))  # what this one onnx inference gets; Piper still does the work
+        return infer(self, phoneme_ids, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(PiperVoice, "phoneme_ids_to_audio", observed)
+    speech = await _say(tmp_path / "long.wav", RUN_ON)
+
+    assert len(sizes) >= 8, sizes
+    assert max(sizes) <= MAX_PHONEME_IDS, sizes
+    rate, samples = _wav(speech.path)
+    assert speech.duration == pytest.approx(len(samples) / rate)
+    assert 100 <= 300 / (speech.duration / 60) <= 220  # words per minute of narration
+    assert [w.text for w in speech.words] == RUN_ON.split()
+    for before, after in zip(speech.words, speech.words[1:], strict=False):
+        assert before.start < before.end <= after.start + 1e-6
+        assert after.start - before.end < 1.0  # no hole in the timings
+    assert speech.words[0].start < 1.0
+    assert speech.duration - 1.0 < speech.words[-1].end <= speech.duration
+    # audible all through: every second of the file has speech in it
+    seconds = samples[: len(samples) // rate * rate].reshape(-1, rate).astype(np.float64)
+    assert (np.sqrt(np.mean(seconds**2, axis=1)) > 300).all()
+
+
+def test_cjk_sentence_ends_split_sentences() -> None:
+    """``。``, ``！`` and ``？`` end a sentence with or without a space after them; a closing quote stays."""
+    assert split_sentences("蜜蜂跳舞。它们分享方向！你知道吗？「是的。」好") == [
+        "蜜蜂跳舞。",
+        "它们分享方向！",
+        "你知道吗？",
+        "「是的。」",
+        "好",
+    ]
+    assert split_sentences('He said "go." Then 1.5 m! Done') == ['He said "go."', "Then 1.5 m!", "Done"]
+
+
+def test_a_long_sentence_splits_at_clauses_then_spaces_then_anywhere() -> None:
+    """Pieces keep every character in order, stay within the limit and prefer clause marks, then spaces;
+    ``;`` and the CJK ``、，；：`` are clause marks; text without spaces is cut at the length."""
+    from aura_plugins_local.piper_voice import split_pieces
+
+    clauses = "bees dance in the dark hive, sisters follow the figure; scouts return: the colony learns"
+    assert split_pieces(clauses, 40) == [
+        "bees dance in the dark hive,",
+        "sisters follow the figure;",
+        "scouts return: the colony learns",
+    ]
+    words = " ".join(f"w{i}" for i in range(100))
+    pieces = split_pieces(words, 50)
+    assert all(len(p) <= 50 for p in pieces)
+    assert " ".join(pieces) == words
+    cjk = "一二三四五，六七八九十；" * 10
+    pieces = split_pieces(cjk, 30)
+    assert "".join(pieces) == cjk
+    assert all(len(p) <= 30 and p[-1] in "，；" for p in pieces)
+    assert pieces[0] == "一二三四五，六七八九十；一二三四五，六七八九十；一二三四五，"
+    assert split_pieces("字" * 70, 30) == ["字" * 30, "字" * 30, "字" * 10]
+    assert split_pieces("short one", 30) == ["short one"]
+
+
+def test_a_piece_whose_digits_read_long_is_halved_until_its_phonemes_fit() -> None:
+    """154 characters of digits read out as words make thousands of phoneme ids; the voice halves the
+    piece until Piper's own phonemizer gives no sentence more than MAX_PHONEME_IDS."""
+    from aura_plugins_local.piper_voice import MAX_PHONEME_IDS, bounded_pieces, bundled_model, load_voice
+
+    voice = load_voice(bundled_model())
+    digits = "1234567890 " * 14
+    assert max(len(voice.phonemes_to_ids(s)) for s in voice.phonemize(digits)) > 4 * MAX_PHONEME_IDS
+    pieces = bounded_pieces(voice, digits.strip())
+    assert " ".join(pieces) == digits.strip()
+    for piece in pieces:
+        assert max(len(voice.phonemes_to_ids(s)) for s in voice.phonemize(piece)) <= MAX_PHONEME_IDS

@@ -7,6 +7,7 @@ like "60s", got "soon"``); no traceback ever reaches the user.
 from __future__ import annotations
 
 import errno
+import math
 import re
 import stat
 import tomllib
@@ -19,14 +20,20 @@ from attrs import evolve
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
 from aura_core.errors import BriefError
+from aura_core.planning import SECONDS_PER_SCENE
 from aura_core.specs import (
     KINDS,
+    MAX_DURATION,
+    MAX_SCENES,
+    MIN_DURATION,
+    SHORT_TEXT_CHARS,
     Brief,
     BriefFile,
     PlanSpec,
     ProvidersSpec,
     RenderSpec,
     VoiceSpec,
+    control_character,
     frame_size,
     parse_duration,
 )
@@ -42,6 +49,8 @@ _converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
 def _structure_float(value: Any, _type: type) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"expected a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {value!r}")
     return float(value)
 
 
@@ -57,10 +66,20 @@ def _structure_str(value: Any, _type: type) -> str:
     return value
 
 
+def _structure_path(value: Any, _type: type) -> Path:
+    text = _structure_str(value, str)
+    if len(text) > 4096:  # PATH_MAX on Linux: no file can have a longer name
+        raise ValueError(f"must be at most 4,096 characters, got {len(text):,}")
+    found = control_character(text)
+    if found is not None:
+        raise ValueError(f"must not contain control characters, got {found}")
+    return Path(text)
+
+
 _converter.register_structure_hook(float, _structure_float)
 _converter.register_structure_hook(int, _structure_int)
 _converter.register_structure_hook(str, _structure_str)
-_converter.register_structure_hook(Path, lambda value, _t: Path(_structure_str(value, str)))
+_converter.register_structure_hook(Path, _structure_path)
 
 
 def _messages(exc: BaseException, path: str) -> list[str]:
@@ -127,6 +146,53 @@ def _structure_table(table: str, raw: Any, cls: type, problems: list[str]) -> An
     return None if literal else value
 
 
+def _duration(raw: Any) -> float:
+    """``plan.duration`` in seconds, refused outside 1 s to 3 h with the value as written."""
+    seconds = parse_duration(raw)
+    if seconds > MAX_DURATION:
+        raise ValueError(f"must be at most 3h, got {raw!r}")
+    if 0 < seconds < MIN_DURATION:
+        raise ValueError(f"must be at least 1s, got {raw!r}")
+    return seconds  # zero and below: PlanSpec's own validator says "must be greater than 0"
+
+
+def _scene_count_problems(plan: PlanSpec, duration: Any) -> list[str]:
+    """A duration whose density implies more than ``MAX_SCENES`` scenes, unless ``plan.scenes`` sets the count."""
+    if plan.scenes is not None:
+        return []
+    implied = round(plan.duration / SECONDS_PER_SCENE[plan.density])
+    if implied <= MAX_SCENES:
+        return []
+    return [
+        f"plan.duration: {duration!r} at density {plan.density!r} means {implied:,} scenes, more than "
+        f"{MAX_SCENES:,}; shorten the duration, choose a sparser density or set plan.scenes"
+    ]
+
+
+def _non_finite(value: Any, path: str) -> list[str]:
+    """``path: expected a finite number`` for every nan or inf in a provider's settings (TOML has both)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [f"{path}: expected a finite number, got {value!r}"]
+    if isinstance(value, dict):
+        return [line for key, item in value.items() for line in _non_finite(item, f"{path}.{key}")]
+    if isinstance(value, list):
+        return [line for i, item in enumerate(value) for line in _non_finite(item, f"{path}[{i}]")]
+    return []
+
+
+def _name_problem(key: str, value: Any) -> str | None:
+    """Why a chain's provider names are unusable, or None when they are short, plain names."""
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+        return f'providers.{key}: expected a list of provider names like ["piper"], got {value!r}'
+    for name in names:
+        found = control_character(name)
+        if len(name) > SHORT_TEXT_CHARS or found is not None:
+            shown = f"{name[:40]!r}…" if len(name) > 40 else repr(name)
+            return f"providers.{key}: {shown} is not a provider name (at most {SHORT_TEXT_CHARS} characters, no control characters)"
+    return None
+
+
 def _providers(raw: Any, problems: list[str]) -> ProvidersSpec:
     if raw is None:
         return ProvidersSpec()
@@ -135,6 +201,7 @@ def _providers(raw: Any, problems: list[str]) -> ProvidersSpec:
         return ProvidersSpec()
     chains: dict[str, tuple[str, ...]] = {}
     settings: dict[str, dict[str, Any]] = {}
+    problems.extend(_non_finite(raw, "providers"))
     for key, value in raw.items():
         if key == "defaults":
             problems.extend(_defaults_problems(value))
@@ -143,12 +210,11 @@ def _providers(raw: Any, problems: list[str]) -> ProvidersSpec:
         elif isinstance(value, dict):
             settings[key] = value
         elif key in KINDS:
-            names = [value] if isinstance(value, str) else value
-            if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
-                problems.append(
-                    f'providers.{key}: expected a list of provider names like ["piper"], got {value!r}'
-                )
+            problem = _name_problem(key, value)
+            if problem is not None:
+                problems.append(problem)
                 continue
+            names = [value] if isinstance(value, str) else value
             chains[key] = tuple(names)
         else:
             problems.append(
@@ -194,11 +260,13 @@ def parse_brief(data: Mapping[str, Any], source: Path | None = None) -> BriefFil
     if isinstance(plan_raw, dict) and "duration" in plan_raw:
         plan_raw = dict(plan_raw)
         try:
-            plan_raw["duration"] = parse_duration(plan_raw["duration"])
+            plan_raw["duration"] = _duration(plan_raw["duration"])
         except ValueError as exc:
             problems.append(f"plan.duration: {exc}")
             plan_raw.pop("duration")
     plan = _structure_table("plan", plan_raw, PlanSpec, problems)
+    if plan is not None:
+        problems.extend(_scene_count_problems(plan, data.get("plan", {}).get("duration", plan.duration)))
     voice = _structure_table("voice", data.get("voice", {}), VoiceSpec, problems)
 
     render_raw = data.get("render", {})

@@ -6,9 +6,11 @@ voice's natural pace); ``VoiceSpec.pitch`` is in semitones; sizes in pixels; lou
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +35,23 @@ PRESETS: Mapping[str, int] = {"360p": 360, "480p": 480, "720p": 720, "1080p": 10
 PAUSES: Mapping[str, float] = {"short": 0.3, "normal": 0.6, "long": 1.0}
 
 
+#: ``plan.duration`` bounds in seconds: the shortest video worth a script, and the longest a run makes.
+MIN_DURATION = 1.0
+MAX_DURATION = 3 * 3600.0
+
+#: The most scenes a run makes, whether given as ``plan.scenes`` or implied by duration and density.
+MAX_SCENES = 1000
+
+#: Longest ``brief.topic`` and ``brief.goal``, in characters: a paragraph, not a document.
+LONG_TEXT_CHARS = 2000
+
+#: Longest of every other text key (a name, a tone, a language code, a path), in characters.
+SHORT_TEXT_CHARS = 200
+
+#: Characters a multi-line text key may hold besides printable ones (TOML multi-line strings).
+_LINE_BREAKS = frozenset("\t\n\r")
+
+
 def _positive(_inst: object, attribute: Any, value: float) -> None:
     if value <= 0:
         raise ValueError(f"'{attribute.name}' must be greater than 0: {value:g}")
@@ -43,15 +62,47 @@ def _not_blank(_inst: object, attribute: Any, value: str) -> None:
         raise ValueError(f"'{attribute.name}' must not be empty")
 
 
+def _duration_range(_inst: object, attribute: Any, value: float) -> None:
+    if not MIN_DURATION <= value <= MAX_DURATION:
+        raise ValueError(f"'{attribute.name}' must be from 1s to 3h: {value:g}")
+
+
+def control_character(text: str, allowed: frozenset[str] = frozenset()) -> str | None:
+    """A description of the first control character in ``text`` not in ``allowed``
+    (``"U+0000 at character 13"``), or None when it has none."""
+    for index, char in enumerate(text):
+        if char not in allowed and unicodedata.category(char) in ("Cc", "Cs"):
+            return f"U+{ord(char):04X} at character {index + 1}"
+    return None
+
+
+def bounded_text(max_chars: int, *, multiline: bool = False) -> Any:
+    """An attrs validator: at most ``max_chars`` characters and no control characters (tab and line
+    breaks allowed when ``multiline``); NUL and friends end up in prompts, file names and captions."""
+    allowed = _LINE_BREAKS if multiline else frozenset()
+
+    def check(_inst: object, attribute: Any, value: str) -> None:
+        if len(value) > max_chars:
+            raise ValueError(f"'{attribute.name}' must be at most {max_chars:,} characters: {len(value):,}")
+        found = control_character(value, allowed)
+        if found is not None:
+            raise ValueError(f"'{attribute.name}' must not contain control characters: {found}")
+
+    return check
+
+
+_short = bounded_text(SHORT_TEXT_CHARS)
+
+
 @frozen
 class Brief:
     """What the video is about and who it is for."""
 
-    topic: str = field(validator=_not_blank)
-    audience: str = "curious adults"
-    goal: str = ""
-    tone: str = "informative"
-    language: str = "en"
+    topic: str = field(validator=[bounded_text(LONG_TEXT_CHARS, multiline=True), _not_blank])
+    audience: str = field(default="curious adults", validator=_short)
+    goal: str = field(default="", validator=bounded_text(LONG_TEXT_CHARS, multiline=True))
+    tone: str = field(default="informative", validator=_short)
+    language: str = field(default="en", validator=_short)
     aspect: Aspect = "16:9"
 
 
@@ -59,12 +110,12 @@ class Brief:
 class PlanSpec:
     """How long the video runs and how its script is paced; ``duration`` in seconds."""
 
-    duration: float = field(default=60.0, validator=_positive)
+    duration: float = field(default=60.0, validator=[_positive, _duration_range])
     pacing: Pacing = "conversational"
     density: Density = "balanced"
-    style: str = "documentary"
+    style: str = field(default="documentary", validator=_short)
     scenes: int | None = field(
-        default=None, validator=validators.optional([validators.ge(1), validators.le(1000)])
+        default=None, validator=validators.optional([validators.ge(1), validators.le(MAX_SCENES)])
     )
 
 
@@ -72,7 +123,7 @@ class PlanSpec:
 class VoiceSpec:
     """The narrator: ``rate`` multiplies the natural pace, ``pitch`` shifts in semitones."""
 
-    name: str = "joe"
+    name: str = field(default="joe", validator=_short)
     rate: float = field(default=1.0, validator=[validators.ge(0.5), validators.le(2.0)])
     pitch: float = field(default=0.0, validator=[validators.ge(-12.0), validators.le(12.0)])
     pause: PauseStyle = "normal"
@@ -89,15 +140,15 @@ class RenderSpec:
 
     width: int = 1920
     height: int = 1080
-    preset: str = "1080p"
-    resolution: str | None = None
+    preset: str = field(default="1080p", validator=_short)
+    resolution: str | None = field(default=None, validator=validators.optional(_short))
     fps: int = field(default=30, validator=[validators.ge(1), validators.le(120)])
     codec: Codec = "h264"
     quality: Quality = "standard"
     captions: CaptionMode = "burn"
     music: Path | None = None
     music_volume: float = field(default=0.25, validator=[validators.ge(0.0), validators.le(1.0)])
-    transition: str = "crossfade"
+    transition: str = field(default="crossfade", validator=_short)
     transition_duration: float = field(default=0.5, validator=[validators.ge(0.0), validators.le(3.0)])
     loudness: float = field(default=-14.0, validator=[validators.ge(-40.0), validators.le(-5.0)])
 
@@ -174,6 +225,8 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f'expected a duration like "60s", got {value!r}')
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError(f'expected a finite duration like "60s", got {value!r}')
         return float(value)
     if isinstance(value, str):
         if value.strip().startswith("-"):

