@@ -66,7 +66,10 @@ async def test_a_brief_of_the_same_name_gets_its_own_run_directory(tmp_path: Pat
     again = await _pipeline(runs).run(load_brief(tmp_path / "b" / "brief.toml"))
     assert again.path == second.path
     origin = json.loads((runs / "brief" / "origin.json").read_text())
-    assert origin == {"brief": str((tmp_path / "a" / "brief.toml").resolve()), "relative": "../../a/brief.toml"}
+    assert origin == {
+        "brief": str((tmp_path / "a" / "brief.toml").resolve()),
+        "relative": "../../a/brief.toml",
+    }
 
 
 @pytest.mark.anyio
