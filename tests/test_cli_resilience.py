@@ -59,13 +59,13 @@ def test_a_transient_failure_is_retried_without_raw_stamina_lines(aura: AuraCli,
 def test_a_resilience_key_out_of_range_is_one_line_naming_it(
     aura: AuraCli, tmp_path: Path, table: str, line: str
 ) -> None:
-    """`backoff = inf` (which slept for ever at the first retry), `nan`, `1e300`, too many attempts: exit 2, one line naming the key, no provider called."""
+    """`backoff = inf` (which slept for ever at the first retry), `nan`, `1e300`, too many attempts: exit 2 when the brief loads, one line naming the file and the key, no provider called."""
     brief = _with_table(aura.brief(tmp_path, scenes=2), table)
     log = tmp_path / "calls.log"
     env = aura.env(AURA_TP_CALL_LOG=str(log))
     result = aura.run("run", brief, "--plugins", "thirdparty", "--runs-dir", tmp_path / "runs", env=env)
     assert result.returncode == 2
-    assert result.stderr.splitlines() == [f"aura: error: {line}"]
+    assert result.stderr.splitlines() == [f"aura: error: {brief}: {line}"]
     assert not log.exists()
 
 

@@ -57,17 +57,22 @@ CASES: list[tuple[str, str, str]] = [
     (
         "provider-timeout-nan",
         _brief("[providers.piper]\ntimeout = nan"),
-        "providers.piper.timeout: expected a finite number, got nan",
+        "providers.piper.timeout: expected a number of seconds from 0.01 to 86400, got nan",
     ),
     (
         "provider-budget-inf",
         _brief("[providers.piper]\nbudget = inf"),
-        "providers.piper.budget: expected a finite number, got inf",
+        "providers.piper.budget: expected a number of seconds from 0.01 to 86400, got inf",
     ),
     (
         "provider-defaults-backoff-inf",
         _brief("[providers.defaults.tts]\nbackoff = inf"),
-        "providers.defaults.tts.backoff: expected a finite number, got inf",
+        "providers.defaults.tts.backoff: expected a number of seconds from 0 to 3600, got inf",
+    ),
+    (
+        "provider-setting-inf",
+        _brief("[providers.piper]\nlength_scale = inf"),
+        "providers.piper.length_scale: expected a finite number, got inf",
     ),
     (
         "topic-100000-characters",

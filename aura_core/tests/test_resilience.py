@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import attrs
 import pytest
 import stamina
 from attrs import define
@@ -35,7 +36,7 @@ from aura_core.calls import DEFAULT_CONCURRENCY
 from aura_core.errors import UserError
 from aura_core.logs import SUMMARY_LIMIT, redact, summarize
 from aura_core.resilience import POLICY_RANGES, Breaker, Exhausted, Guard, _quiet_own_retries, policy_for
-from aura_core.specs import KINDS
+from aura_core.specs import KINDS, ProvidersSpec
 from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice, Faults
 
 from .conftest import make_spec
@@ -186,12 +187,14 @@ def test_every_resilience_key_has_a_finite_range(key: str, value: object, expect
 
 @anyio_mark
 async def test_an_infinite_backoff_stops_the_run_before_any_call(tmp_path: Path) -> None:
-    """`backoff = inf` is refused when the run starts (it used to sleep for ever at the first retry)."""
+    """`backoff = inf` is refused when the brief is loaded (it used to sleep for ever at the first retry);
+    a brief built in code and given to the pipeline is refused when the run starts, before any call."""
     voice = FakeVoice(faults=Faults(calls=frozenset({1})))
-    spec = make_spec(providers={"fake": {"backoff": math.inf}})
-    with pytest.raises(
-        UserError, match=r"^providers\.fake\.backoff: expected a number of seconds from 0 to 3600, got inf$"
-    ):
+    line = r"^providers\.fake\.backoff: expected a number of seconds from 0 to 3600, got inf$"
+    with pytest.raises(UserError, match=line):
+        make_spec(providers={"fake": {"backoff": math.inf}})
+    spec = attrs.evolve(make_spec(), providers=ProvidersSpec(settings={"fake": {"backoff": math.inf}}))
+    with pytest.raises(UserError, match=line):
         await Pipeline(fakes(tts=voice)).run(spec, run_dir=tmp_path / "run")
     assert voice.calls == 0
 

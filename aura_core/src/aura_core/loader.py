@@ -180,6 +180,27 @@ def _non_finite(value: Any, path: str) -> list[str]:
     return []
 
 
+def _policy_problems(raw: Mapping[str, Any]) -> list[str]:
+    """``providers.<name>.<key>: …`` for every middleware key out of its range, in provider and
+    ``[providers.defaults.<kind>]`` tables."""
+    from aura_core.resilience import POLICY_KEYS, policy_problem
+
+    tables: list[tuple[str, Mapping[str, Any]]] = []
+    for name, table in raw.items():
+        if name == "defaults" and isinstance(table, dict):
+            tables.extend(
+                (f"providers.defaults.{kind}", t) for kind, t in table.items() if isinstance(t, dict)
+            )
+        elif isinstance(table, dict):
+            tables.append((f"providers.{name}", table))
+    return [
+        f"{path}.{key}: {problem}"
+        for path, table in tables
+        for key in sorted(POLICY_KEYS & table.keys())
+        if (problem := policy_problem(key, table[key])) is not None
+    ]
+
+
 def _name_problem(key: str, value: Any) -> str | None:
     """Why a chain's provider names are unusable, or None when they are short, plain names."""
     names = [value] if isinstance(value, str) else value
@@ -201,7 +222,12 @@ def _providers(raw: Any, problems: list[str]) -> ProvidersSpec:
         return ProvidersSpec()
     chains: dict[str, tuple[str, ...]] = {}
     settings: dict[str, dict[str, Any]] = {}
-    problems.extend(_non_finite(raw, "providers"))
+    # The middleware's keys have ranges of their own (resilience.POLICY_RANGES): checked here, at load,
+    # with the same line a run would give; any other nan or inf in a provider's settings is refused as such.
+    policy = _policy_problems(raw)
+    problems.extend(policy)
+    flagged = {line.split(": ", 1)[0] for line in policy}
+    problems.extend(line for line in _non_finite(raw, "providers") if line.split(": ", 1)[0] not in flagged)
     for key, value in raw.items():
         if key == "defaults":
             problems.extend(_defaults_problems(value))
