@@ -82,7 +82,12 @@ def _aura(site: Path, *args: str, cwd: Path | None = None, **env: str) -> subpro
     clean = {k: v for k, v in os.environ.items() if not k.startswith("AURA_") and k != "PYTHONPATH"}
     return subprocess.run(
         [str(AURA), *args],
-        env={**clean, "PYTHONPATH": str(site), **env},
+        # The caller's PYTHONPATH stays after the site: a checkout run that way is the code under test.
+        env={
+            **clean,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])),
+            **env,
+        },
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -164,3 +169,146 @@ def test_hook_aura_event(site: Path, tmp_path: Path) -> None:
     assert events[-1]["state"] == "succeeded"
     done = [e for e in events if e["event"] == "item_done"]
     assert len(done) >= 2 * 3 + 1  # two voices, two pictures, two segments, the script (and the assembly)
+
+
+_COMMANDS_FAIL_PLUGIN = '''\
+"""A plugin whose command registration raises, as one with a missing template folder would."""
+
+from aura_core import hookimpl
+
+
+@hookimpl
+def aura_register_commands(cli):
+    """Fail while adding commands."""
+    raise RuntimeError("aura_cmdfail cannot find its templates")
+'''
+
+_RAISING_OBSERVER_PLUGIN = '''\
+"""A plugin whose event observer raises on every event."""
+
+from aura_core import hookimpl
+
+
+@hookimpl
+def aura_event(event):
+    """Fail on every event."""
+    raise ValueError(f"observer bug on {event.type}")
+'''
+
+
+@pytest.fixture(scope="module")
+def troubled_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with ``aura-hooked`` beside ``aura-cmdfail`` (commands raise) and ``aura-badobserver`` (events raise)."""
+    root = tmp_path_factory.mktemp("troubled-src")
+    sources = [
+        write_distribution(
+            root, "aura-hooked", "aura_hooked", "hooked", _PLUGIN, dependencies=("aura-core", "click")
+        ),
+        write_distribution(root, "aura-cmdfail", "aura_cmdfail", "cmdfail", _COMMANDS_FAIL_PLUGIN),
+        write_distribution(
+            root, "aura-badobserver", "aura_badobserver", "badobserver", _RAISING_OBSERVER_PLUGIN
+        ),
+    ]
+    return install_into(tmp_path_factory.mktemp("troubled-site"), *sources)
+
+
+def _lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.strip()]
+
+
+CMDFAIL_WARNING = (
+    "aura: warning: plugin 'cmdfail': aura_register_commands failed: "
+    "RuntimeError: aura_cmdfail cannot find its templates"
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [(("--help",), 0), (("greet", "--name", "bees"), 0), (("plugins",), 0), (("doctor",), 1)],
+    ids=["help", "another-plugins-command", "plugins", "doctor"],
+)
+def test_a_plugin_whose_register_commands_raises_breaks_no_command(
+    troubled_site: Path, args: tuple[str, ...], code: int
+) -> None:
+    """`aura --help`, another plugin's command, `aura plugins` and `aura doctor` work; stderr has one warning line.
+
+    `doctor` exits 1 because it lists the failing plugin as a problem, which is its job.
+    """
+    result = _aura(troubled_site, *args)
+    assert result.returncode == code, result.stderr
+    assert _lines(result.stderr) == [CMDFAIL_WARNING]
+    assert "Traceback" not in result.stderr
+    if args[0] == "--help":
+        commands = result.stdout.split("Commands:", 1)[1]
+        assert "doctor" in commands and "greet" in commands
+    elif args[0] == "greet":
+        assert result.stdout == "hello bees, from the hooked plugin\n"
+    elif args[0] == "plugins":
+        assert {"hooked", "cmdfail", "local"} <= {p["name"] for p in json.loads(result.stdout)}
+    else:
+        assert "!!  plugin cmdfail" in result.stdout and "cannot find its templates" in result.stdout
+
+
+def test_strict_plugins_makes_a_raising_register_commands_an_error(troubled_site: Path) -> None:
+    """With AURA_STRICT_PLUGINS=1 the same failure is one error line naming plugin and distribution, exit 2."""
+    result = _aura(troubled_site, "--help", AURA_STRICT_PLUGINS="1")
+    assert result.returncode == 2
+    lines = _lines(result.stderr)
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(
+        "aura: error: plugin 'cmdfail' from aura-cmdfail: aura_register_commands failed: "
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_a_raising_aura_event_is_logged_once_and_the_run_finishes(
+    troubled_site: Path, tmp_path: Path
+) -> None:
+    """An observer that raises on every event: the run succeeds, the other plugin still gets every event,
+    and stderr has one warning line naming the plugin (not one per event)."""
+    brief = tmp_path / "observed.toml"
+    brief.write_text(
+        textwrap.dedent(
+            """\
+            [brief]
+            topic = "Observers"
+
+            [plan]
+            duration = "12s"
+            scenes = 2
+
+            [render]
+            resolution = "64x36"
+            fps = 10
+            captions = "off"
+
+            [providers]
+            llm = ["hk-llm"]
+            tts = ["hk-voice"]
+            image = ["hk-image"]
+            composer = ["hk-composer"]
+            """
+        ),
+        encoding="utf-8",
+    )
+    log = tmp_path / "events.jsonl"
+    runs = tmp_path / "runs"
+    result = _aura(
+        troubled_site,
+        "run",
+        str(brief),
+        "--plugins",
+        "hooked,badobserver",
+        "--runs-dir",
+        str(runs),
+        cwd=tmp_path,
+        AURA_HOOKED_EVENTS=str(log),
+    )
+    assert result.returncode == 0, result.stderr
+    assert (runs / "observed" / "final.mp4").is_file()
+    assert _lines(result.stderr) == [
+        "aura: warning: plugin 'badobserver': aura_event failed on run_started: "
+        "ValueError: observer bug on run_started (later failures of this run are not shown)"
+    ]
+    events = [json.loads(line)["event"] for line in log.read_text(encoding="utf-8").splitlines()]
+    assert events[0] == "run_started" and events[-1] == "run_finished"
