@@ -14,8 +14,14 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
+import click
 import pytest
+from loguru import logger
+
+from aura_core import RunStarted, hookimpl
+from aura_core.plugins import PluginHost
 
 from .conftest import install_into, write_distribution
 
@@ -312,3 +318,125 @@ def test_a_raising_aura_event_is_logged_once_and_the_run_finishes(
     ]
     events = [json.loads(line)["event"] for line in log.read_text(encoding="utf-8").splitlines()]
     assert events[0] == "run_started" and events[-1] == "run_finished"
+
+
+class _Documented:
+    """A plugin whose implementations take each hook's argument under its documented name."""
+
+    def __init__(self) -> None:
+        self.got: dict[str, Any] = {}
+
+    @hookimpl
+    def aura_register_providers(self, register: Any) -> None:
+        """Keep the callback."""
+        self.got["register"] = register
+
+    @hookimpl
+    def aura_register_commands(self, cli: Any) -> None:
+        """Keep the group."""
+        self.got["cli"] = cli
+
+    @hookimpl
+    def aura_event(self, event: Any) -> None:
+        """Keep the event."""
+        self.got["event"] = event
+
+
+class _Fewer:
+    """A plugin written against specs that have since grown: its implementations take no argument at all."""
+
+    def __init__(self) -> None:
+        self.called: list[str] = []
+
+    @hookimpl
+    def aura_register_providers(self) -> None:
+        """Count the call."""
+        self.called.append("aura_register_providers")
+
+    @hookimpl
+    def aura_register_commands(self) -> None:
+        """Count the call."""
+        self.called.append("aura_register_commands")
+
+    @hookimpl
+    def aura_event(self) -> None:
+        """Count the call."""
+        self.called.append("aura_event")
+
+
+def _event(run_id: str = "r1") -> RunStarted:
+    return RunStarted(run_id=run_id, scene_count=1, word_target=10, chains={})
+
+
+def test_every_hook_is_called_through_pluggy_by_keyword() -> None:
+    """Each hook goes through pluggy (its hook-call monitoring sees it) with the spec's keyword argument;
+    an implementation naming the documented argument gets the right value, one taking fewer arguments still runs."""
+    host = PluginHost()
+    documented, fewer = _Documented(), _Fewer()
+    host.pm.register(documented, name="documented")
+    host.pm.register(fewer, name="fewer")
+    seen: list[tuple[str, list[str], tuple[str, ...]]] = []
+    host.pm.add_hookcall_monitoring(
+        lambda name, impls, kwargs: seen.append(
+            (name, [i.plugin_name for i in impls], tuple(sorted(kwargs)))
+        ),
+        lambda outcome, name, impls, kwargs: None,
+    )
+    registered: list[tuple[Any, str]] = []
+    group = click.Group()
+    event = _event()
+    host.register_providers(lambda provider, *, plugin, **options: registered.append((provider, plugin)))
+    host.register_commands(group)
+    host.emit(event)
+    documented.got["register"]("a provider")
+    assert registered == [("a provider", "documented")]
+    assert documented.got["cli"] is group
+    assert documented.got["event"] is event
+    assert fewer.called == ["aura_register_providers", "aura_register_commands", "aura_event"]
+    assert sorted(seen) == sorted(
+        (hook, [plugin], (argument,))
+        for hook, argument in [
+            ("aura_register_providers", "register"),
+            ("aura_register_commands", "cli"),
+            ("aura_event", "event"),
+        ]
+        for plugin in ("documented", "fewer")
+    )
+
+
+class _RaisingObserver:
+    """An observer that raises on every event."""
+
+    @hookimpl
+    def aura_event(self, event: Any) -> None:
+        """Fail."""
+        raise ValueError(f"observer bug on {event.type}")
+
+
+def test_a_raising_observer_is_logged_once_per_run_and_the_others_still_see_every_event() -> None:
+    """Three events of one run and one of the next: one warning per run naming the plugin; the other plugin sees all four."""
+    host = PluginHost()
+    host.pm.register(_RaisingObserver(), name="raiser")
+    documented = _Documented()
+    seen: list[str] = []
+    host.pm.register(documented, name="documented")
+    host.pm.add_hookcall_monitoring(
+        lambda name, impls, kwargs: seen.append(kwargs["event"].run_id), lambda *a: None
+    )
+    warnings: list[str] = []
+    sink = logger.add(lambda message: warnings.append(message.record["message"]), level="WARNING")
+    try:
+        for run_id in ("r1", "r1", "r1", "r2"):
+            host.emit(_event(run_id))
+    finally:
+        logger.remove(sink)
+    assert (
+        warnings
+        == [
+            "plugin 'raiser': aura_event failed on run_started: ValueError: observer bug on run_started "
+            "(later failures of this run are not shown)"
+        ]
+        * 2
+    )
+    assert documented.got["event"].run_id == "r2"
+    assert seen.count("r1") == 2 * 3 and seen.count("r2") == 2

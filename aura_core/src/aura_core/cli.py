@@ -361,7 +361,8 @@ def plugins_command(plugins: str | None) -> None:
     def go() -> None:
         host = PluginHost.from_entry_points(plugins)
         host.register_providers(ProviderRegistry().register)
-        host.register_commands(click.Group())  # a scratch group: a plugin whose commands fail is named here too
+        # On a scratch group: a plugin whose commands fail is named here too.
+        host.register_commands(click.Group())
         data = [
             {
                 "name": i.name,
@@ -474,7 +475,8 @@ def doctor(plugins: str | None) -> None:
                 )
             line(usable > 0, f"{kind} providers", f"{usable} available")
         if pipeline.host is not None:
-            pipeline.host.register_commands(click.Group())  # a scratch group: commands that fail are a problem
+            # On a scratch group: a plugin whose commands fail is a problem to list.
+            pipeline.host.register_commands(click.Group())
             for failure in pipeline.host.failures:
                 line(False, f"plugin {failure.name}", failure.error)
         if problems:
