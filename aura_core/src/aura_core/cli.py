@@ -117,9 +117,11 @@ class AuraGroup(click.Group):
         self._loaded = True
         from aura_core.plugins import PluginHost
 
+        # `aura --help` lists commands before the root callback sets up logging: a plugin's warning
+        # must already be the CLI's one line, not loguru's default record.
+        _setup_logging()
         try:
-            host = PluginHost.from_entry_points()
-            host.pm.hook.aura_register_commands(cli=self)
+            PluginHost.from_entry_points().register_commands(self)
         except UserError as exc:
             _fail(exc)
 
@@ -359,6 +361,8 @@ def plugins_command(plugins: str | None) -> None:
     def go() -> None:
         host = PluginHost.from_entry_points(plugins)
         host.register_providers(ProviderRegistry().register)
+        # On a scratch group: a plugin whose commands fail is named here too.
+        host.register_commands(click.Group())
         data = [
             {
                 "name": i.name,
@@ -471,6 +475,8 @@ def doctor(plugins: str | None) -> None:
                 )
             line(usable > 0, f"{kind} providers", f"{usable} available")
         if pipeline.host is not None:
+            # On a scratch group: a plugin whose commands fail is a problem to list.
+            pipeline.host.register_commands(click.Group())
             for failure in pipeline.host.failures:
                 line(False, f"plugin {failure.name}", failure.error)
         if problems:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import tomli_w
 from attrs import evolve
 from loguru import logger
 
@@ -453,26 +454,15 @@ def build_report(
 
 
 def _to_toml(data: dict[str, Any]) -> str:
-    """A small TOML writer for a brief given as objects (the library API without a file)."""
-    lines: list[str] = []
+    """The brief (``dump_brief``'s data) as TOML that ``load_brief`` reads back: a brief given as objects.
 
-    def value(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, int | float):
-            return repr(v)
-        if isinstance(v, list | tuple):
-            return "[" + ", ".join(value(x) for x in v) + "]"
-        return json.dumps(str(v), ensure_ascii=False)
-
+    tomli-w quotes keys and strings as TOML needs (``[providers."my.plugin"]``, quotes, unicode) and writes
+    nested tables; TOML has no null, so an unset value is left out, as it would be in a hand-written brief.
+    """
     providers = data.pop("providers", {})
-    for table, fields in data.items():
-        lines.append(f"[{table}]")
-        lines.extend(f"{k} = {value(v)}" for k, v in fields.items() if v is not None)
-        lines.append("")
-    lines.append("[providers]")
-    lines.extend(f"{k} = {value(v)}" for k, v in providers.get("chains", {}).items())
-    for name, settings in providers.get("settings", {}).items():
-        lines.append(f"\n[providers.{name}]")
-        lines.extend(f"{k} = {value(v)}" for k, v in settings.items())
-    return "\n".join(lines) + "\n"
+    tables: dict[str, Any] = {
+        table: {key: value for key, value in fields.items() if value is not None}
+        for table, fields in data.items()
+    }
+    tables["providers"] = {**providers.get("chains", {}), **providers.get("settings", {})}
+    return tomli_w.dumps(tables)

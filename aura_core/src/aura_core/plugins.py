@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from importlib import metadata
 from typing import Any
 
@@ -67,6 +67,7 @@ class PluginHost:
     pm: pluggy.PluginManager = field(factory=new_plugin_manager)
     infos: dict[str, PluginInfo] = field(factory=dict)
     failures: list[PluginFailure] = field(factory=list)
+    _event_failures: set[tuple[str, str | None]] = field(factory=set, init=False, repr=False)
 
     @classmethod
     def from_entry_points(cls, only: Iterable[str] | str | None = None) -> PluginHost:
@@ -98,18 +99,34 @@ class PluginHost:
                 )
         return host
 
-    def _fail(self, name: str, dist: str, exc: BaseException) -> None:
+    def _fail(self, name: str, dist: str, exc: BaseException, hook: str | None = None) -> None:
+        """Record a plugin's failure (to load, or in ``hook``): one warning line, or an error if strict."""
         error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        if hook is not None:
+            error = f"{hook} failed: {error}"
         if _strict():
-            raise UserError(f"plugin {name!r} from {dist} failed to load: {error}") from exc
-        logger.warning("plugin {!r} from {} failed to load and is skipped: {}", name, dist, error)
+            what = f": {error}" if hook is not None else f" failed to load: {error}"
+            raise UserError(f"plugin {name!r} from {dist}{what}") from exc
+        if hook is not None:
+            logger.warning("plugin {!r}: {}", name, error)
+        else:
+            logger.warning("plugin {!r} from {} failed to load and is skipped: {}", name, dist, error)
         self.failures.append(PluginFailure(name, dist, error))
+
+    def _each(self, hook: str) -> Iterator[tuple[str, pluggy.HookCaller]]:
+        """Each plugin implementing ``hook``, with a pluggy caller that calls that plugin's implementation alone.
+
+        Calls go through pluggy (keyword arguments, each implementation given only the ones it names, hook-call
+        monitoring sees them), one plugin at a time so that one plugin's exception cannot skip the others.
+        """
+        impls = getattr(self.pm.hook, hook).get_hookimpls()
+        for impl in impls:
+            others = [other.plugin for other in impls if other.plugin is not impl.plugin]
+            yield impl.plugin_name, self.pm.subset_hook_caller(hook, others)
 
     def register_providers(self, register: Callable[..., None]) -> None:
         """Call every plugin's ``aura_register_providers`` with a ``register`` callback that knows the plugin."""
-        caller = self.pm.hook.aura_register_providers
-        for impl in caller.get_hookimpls():
-            plugin_name = impl.plugin_name
+        for plugin_name, call in self._each("aura_register_providers"):
             names: list[str] = []
 
             def bound(
@@ -119,7 +136,7 @@ class PluginHost:
                 _names.append(f"{getattr(provider, 'kind', '?')}:{getattr(provider, 'name', '?')}")
 
             try:
-                impl.function(**dict.fromkeys(impl.argnames, bound))
+                call(register=bound)
             except Exception as exc:  # noqa: BLE001 - isolate a plugin whose registration fails
                 info = self.infos.pop(plugin_name, None)
                 self._fail(plugin_name, info.distribution if info else "?", exc)
@@ -130,12 +147,40 @@ class PluginHost:
                     info.name, info.distribution, info.version, info.hooks, info.providers + tuple(names)
                 )
 
-    def emit(self, event: Any) -> None:
-        """Hand an event to every ``aura_event`` implementation; one that raises is logged, not fatal."""
-        for impl in self.pm.hook.aura_event.get_hookimpls():
+    def register_commands(self, cli: Any) -> None:
+        """Call every plugin's ``aura_register_commands`` with the root ``click.Group``, each plugin on its own.
+
+        One that raises loses its commands, is named in one warning line and listed among the failures
+        (``aura doctor``); the other plugins' commands and the built-in ones stay.
+        """
+        for plugin_name, call in self._each("aura_register_commands"):
             try:
-                impl.function(**dict.fromkeys(impl.argnames, event))
-            except Exception:  # noqa: BLE001 - an observer's bug must not end the run
-                logger.opt(exception=True).warning(
-                    "plugin {!r}: aura_event failed on {}", impl.plugin_name, event.type
+                call(cli=cli)
+            except Exception as exc:  # noqa: BLE001 - a plugin's broken command must not take `aura` down
+                info = self.infos.get(plugin_name)
+                self._fail(plugin_name, info.distribution if info else "?", exc, "aura_register_commands")
+
+    def emit(self, event: Any) -> None:
+        """Hand an event to every ``aura_event`` implementation; one that raises is logged once per run, not fatal.
+
+        The first exception of a plugin in a run is a warning naming the plugin, the event and the error;
+        later ones from the same plugin in that run go to the debug log only. The plugin keeps getting events.
+        """
+        for plugin_name, call in self._each("aura_event"):
+            try:
+                call(event=event)
+            except Exception as exc:  # noqa: BLE001 - an observer's bug must not end the run
+                key = (plugin_name, getattr(event, "run_id", None))
+                error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                if key in self._event_failures:
+                    logger.opt(exception=exc).debug(
+                        "plugin {!r}: aura_event failed again: {}", plugin_name, error
+                    )
+                    continue
+                self._event_failures.add(key)
+                logger.opt(exception=exc).warning(
+                    "plugin {!r}: aura_event failed on {}: {} (later failures of this run are not shown)",
+                    plugin_name,
+                    getattr(event, "type", type(event).__name__),
+                    error,
                 )
