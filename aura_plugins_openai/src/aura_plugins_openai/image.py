@@ -106,6 +106,12 @@ class OpenAIIllustrator:
 
         s = self.settings
         model = s.image_model
+        if request.width < 1 or request.height < 1:
+            # Refused before any call: api_size divides by the height, and no server can draw it.
+            raise ProviderError(
+                f"openai: {request.width}x{request.height} is too small: a picture needs at least 1x1 pixels",
+                transient=False,
+            )
         size = api_size(model, request.width, request.height, s.image_size)
         options: dict[str, Any] = {"model": model, "prompt": image_prompt(request), "size": size, "n": 1}
         if not model.startswith("gpt-image"):

@@ -88,6 +88,9 @@ class OpenAIVoice:
 
         s = self.settings
         out = request.out_path
+        if not request.text.strip():
+            # Refused before any call: a server would bill for, or fail on, speaking nothing.
+            raise ProviderError("openai: there is no text to speak (it is empty or blank)", transient=False)
         speed = min(4.0, max(0.25, s.speed * request.voice.rate))
         extra: dict[str, Any] = {}
         if s.tts_instructions is not None:
