@@ -14,8 +14,12 @@ import pytest
 AURA = Path(sys.executable).parent / "aura"
 
 
-def brief_text(base_url: str) -> str:
-    """A tiny brief whose script, voice and pictures all come from the ``openai`` providers."""
+def brief_text(base_url: str | None) -> str:
+    """A tiny brief whose script, voice and pictures all come from the ``openai`` providers.
+
+    With ``base_url`` None the brief names no server, so the one in ``OPENAI_BASE_URL`` is used.
+    """
+    server = "" if base_url is None else f'base_url = "{base_url}"'
     return f"""
 [brief]
 topic = "How honeybees tell each other where the flowers are"
@@ -37,7 +41,7 @@ image = ["openai"]
 composer = ["ffmpeg"]
 
 [providers.openai]
-base_url = "{base_url}"
+{server}
 model = "test-llm"
 tts_model = "test-tts"
 image_model = "gpt-image-1"
@@ -45,10 +49,19 @@ image_model = "gpt-image-1"
 
 
 @pytest.mark.skipif(not AURA.exists(), reason="the aura command is not installed")
-def test_aura_run_renders_a_video_from_the_local_server(fake_openai: Any, tmp_path: Path) -> None:
-    """The CLI loads only openai and ffmpeg, calls the server for script, speech and images, and writes an MP4."""
+@pytest.mark.parametrize("named_by", ["brief", "OPENAI_BASE_URL"])
+def test_aura_run_renders_a_video_from_the_local_server(
+    fake_openai: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, named_by: str
+) -> None:
+    """The CLI loads only openai and ffmpeg, calls the server for script, speech and images, and writes an MP4;
+    the server is named by the brief's base_url, or only by ``OPENAI_BASE_URL`` in the environment."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    if named_by == "brief":
+        monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    else:
+        monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.url)
     brief = tmp_path / "bees.toml"
-    brief.write_text(brief_text(fake_openai.url))
+    brief.write_text(brief_text(fake_openai.url if named_by == "brief" else None))
     runs = tmp_path / "runs"
     done = subprocess.run(
         [str(AURA), "run", str(brief), "--plugins", "openai,ffmpeg", "--runs-dir", str(runs)],

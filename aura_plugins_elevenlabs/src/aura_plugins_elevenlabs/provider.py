@@ -181,6 +181,11 @@ class ElevenLabsVoice:
         from elevenlabs.types import VoiceSettings
 
         s = self.settings
+        if not request.text.strip():
+            # Refused before any call: speaking nothing would still be billed, and leave a file.
+            raise ProviderError(
+                "ElevenLabs was given no text to speak: the text is empty or blank", transient=False
+            )
         key = self._api_key()
         if key is None:
             raise ProviderError(f"{s.api_key_env} is not set: export your ElevenLabs API key in it")

@@ -101,6 +101,12 @@ class FolderIllustrator:
         if self.path is None:
             raise UserError('providers.folder.path: set path = "media" to the folder of your pictures')
         folder = self.path
+        if request.width < 1 or request.height < 1:
+            # Refused before any work: fitting a picture into 0x0 pixels divides by zero.
+            raise ProviderError(
+                f"folder: {request.width}x{request.height} is too small: a picture needs at least 1x1 pixels",
+                transient=False,
+            )
 
         def render() -> Path:
             from PIL import Image, ImageOps  # imported on first use, in the worker thread

@@ -21,11 +21,17 @@ def missing_key_message(settings: OpenAISettings) -> str:
 def open_client(settings: OpenAISettings, *, timeout: float | None = None) -> openai.AsyncOpenAI:
     """A new ``AsyncOpenAI`` for one call (use it with ``async with``); the core middleware owns retries.
 
-    Raises a permanent ``ProviderError`` when the key the server needs is not in the environment.
+    The server, organization and project are the brief's settings, else ``OPENAI_BASE_URL``,
+    ``OPENAI_ORG_ID`` and ``OPENAI_PROJECT_ID``, as the SDK reads them.
+    Raises a permanent ``ProviderError`` when the key the server needs is not in the environment,
+    or ``OPENAI_BASE_URL`` is not a URL.
     The SDK is imported here, on first use, so that registering the providers stays quick.
     """
     import openai
 
+    problem = settings.base_url_problem()
+    if problem is not None:
+        raise ProviderError(f"openai: {problem}", transient=False)
     key = settings.api_key()
     if key is None:
         raise ProviderError(
@@ -36,6 +42,8 @@ def open_client(settings: OpenAISettings, *, timeout: float | None = None) -> op
     return openai.AsyncOpenAI(
         api_key=key,
         base_url=settings.base_url,
+        organization=settings.organization_id,
+        project=settings.project_id,
         max_retries=0,
         timeout=timeout if timeout is not None else settings.timeout,
     )
@@ -45,6 +53,9 @@ async def check_service(settings: OpenAISettings, *, model: str, model_key: str)
     """Whether the service is usable: key present, server reachable (models listed with a short timeout)."""
     import openai
 
+    problem = settings.base_url_problem()
+    if problem is not None:
+        return Availability(False, problem)
     if settings.api_key() is None:
         return Availability(False, missing_key_message(settings))
     try:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 
 from aura_core import Availability, ImageRequest, Picture, ProviderError, ProviderSettings, record_usage
@@ -106,6 +107,12 @@ class OpenAIIllustrator:
 
         s = self.settings
         model = s.image_model
+        if request.width < 1 or request.height < 1:
+            # Refused before any call: api_size divides by the height, and no server can draw it.
+            raise ProviderError(
+                f"openai: {request.width}x{request.height} is too small: a picture needs at least 1x1 pixels",
+                transient=False,
+            )
         size = api_size(model, request.width, request.height, s.image_size)
         options: dict[str, Any] = {"model": model, "prompt": image_prompt(request), "size": size, "n": 1}
         if not model.startswith("gpt-image"):
@@ -138,6 +145,9 @@ class OpenAIIllustrator:
         await anyio.Path(out.parent).mkdir(parents=True, exist_ok=True)
         try:
             await anyio.to_thread.run_sync(save_fitted, data, request.width, request.height, out)
+            # A cancellation that arrived while the thread wrote the PNG lands here, before the result
+            # is returned, so the file is removed below instead of outliving a cancelled call.
+            await anyio.lowlevel.checkpoint()
         except (UnidentifiedImageError, OSError) as error:
             out.unlink(missing_ok=True)
             raise ProviderError(f"openai: the image from {s.base_url} cannot be decoded ({error})") from None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+import anyio.lowlevel
+
 from aura_core import (
     Availability,
     ProviderError,
@@ -117,6 +119,9 @@ class OpenAIScriptWriter:
         except ScriptParseError as error:
             raise self._unreadable(request, str(error)) from None
         self._parse_failures.pop(request, None)
+        # The last scene's bookkeeping and closing the client need not suspend: a cancellation that
+        # arrived meanwhile lands here, so a cancelled call never ends as if it had finished.
+        await anyio.lowlevel.checkpoint()
 
     async def _answer(
         self, client: openai.AsyncOpenAI, request: ScriptRequest, mode: str

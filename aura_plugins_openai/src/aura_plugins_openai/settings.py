@@ -16,6 +16,10 @@ OFFICIAL_BASE_URL = "https://api.openai.com/v1"
 
 OFFICIAL_HOST = urlsplit(OFFICIAL_BASE_URL).hostname
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
+BASE_URL_ENV = "OPENAI_BASE_URL"
+ORGANIZATION_ENV = "OPENAI_ORG_ID"
+PROJECT_ENV = "OPENAI_PROJECT_ID"
+"""The environment variables the official SDK, and every tool built on it, reads; the brief's settings win."""
 PLACEHOLDER_KEY = "not-needed"
 """Sent to servers that need no key: the SDK insists on some key."""
 
@@ -65,10 +69,17 @@ IMAGE_PRICES: Mapping[tuple[str, str, bool], float] = {
 
 @frozen
 class OpenAISettings:
-    """Every setting of the ``openai`` providers, with its default; one table serves all three kinds."""
+    """Every setting of the ``openai`` providers, with its default; one table serves all three kinds.
 
-    base_url: str = OFFICIAL_BASE_URL
+    ``base_url``, ``organization`` and ``project`` hold only what the brief says (None when it says
+    nothing); the ``server``, ``organization_id`` and ``project_id`` properties add the environment's
+    ``OPENAI_BASE_URL``, ``OPENAI_ORG_ID`` and ``OPENAI_PROJECT_ID``, read when used, as the SDK does.
+    """
+
+    brief_base_url: str | None = field(default=None, alias="base_url")
     api_key_env: str | None = None
+    organization: str | None = None
+    project: str | None = None
     model: str = "gpt-4o-mini"
     tts_model: str = "gpt-4o-mini-tts"
     image_model: str = "gpt-image-1"
@@ -89,6 +100,37 @@ class OpenAISettings:
     prices: Mapping[str, Price] = field(factory=dict)
 
     @property
+    def base_url(self) -> str:
+        """The server: the brief's ``base_url``, else ``OPENAI_BASE_URL``, else the OpenAI service."""
+        if self.brief_base_url is not None:
+            return self.brief_base_url
+        return _environment(BASE_URL_ENV).rstrip("/") or OFFICIAL_BASE_URL
+
+    @property
+    def base_url_from_environment(self) -> bool:
+        """True when the server comes from ``OPENAI_BASE_URL`` (the brief names none)."""
+        return self.brief_base_url is None and bool(_environment(BASE_URL_ENV))
+
+    def base_url_problem(self) -> str | None:
+        """What is wrong with ``OPENAI_BASE_URL`` when the server comes from it and it is not a URL; else None."""
+        if not self.base_url_from_environment or _is_url(self.base_url):
+            return None
+        return (
+            f'{BASE_URL_ENV} is {self.base_url!r}: expected a URL like "http://127.0.0.1:11434/v1" '
+            "(or set base_url in [providers.openai], which wins)"
+        )
+
+    @property
+    def organization_id(self) -> str | None:
+        """Sent as ``OpenAI-Organization``: the brief's ``organization``, else ``OPENAI_ORG_ID``, else none."""
+        return self.organization if self.organization is not None else _environment(ORGANIZATION_ENV) or None
+
+    @property
+    def project_id(self) -> str | None:
+        """Sent as ``OpenAI-Project``: the brief's ``project``, else ``OPENAI_PROJECT_ID``, else none."""
+        return self.project if self.project is not None else _environment(PROJECT_ENV) or None
+
+    @property
     def official(self) -> bool:
         """True when ``base_url`` is the OpenAI service itself (a key is then required)."""
         return urlsplit(self.base_url).hostname == OFFICIAL_HOST
@@ -98,18 +140,22 @@ class OpenAISettings:
         """The environment variable the key is read from; None for a server that needs no key."""
         if self.api_key_env is not None:
             return self.api_key_env
-        return DEFAULT_KEY_ENV if self.official else None
+        return DEFAULT_KEY_ENV if self.official or self.base_url_from_environment else None
 
     def api_key(self) -> str | None:
         """The key from the environment; the placeholder for a keyless server; None when one is missing.
 
-        A server other than OpenAI's is never sent ``OPENAI_API_KEY`` unless ``api_key_env`` asks for it,
-        so a user's OpenAI key does not leak to a third-party endpoint.
+        A server the brief names, other than OpenAI's, is never sent ``OPENAI_API_KEY`` unless
+        ``api_key_env`` asks for it, so a shared brief cannot send a user's key to a third party.
+        A server named by ``OPENAI_BASE_URL`` is the user's own choice, set beside the key, so it gets
+        ``OPENAI_API_KEY`` as the SDK would send it, or the placeholder when that is not set.
         """
         env = self.key_env
         if env is None:
             return PLACEHOLDER_KEY
         value = os.environ.get(env, "").strip()
+        if not value and self.api_key_env is None and not self.official:
+            return PLACEHOLDER_KEY  # OPENAI_BASE_URL's server may need no key
         return value or None
 
     def price(self, model: str) -> Price:
@@ -121,6 +167,15 @@ class OpenAISettings:
         if self.concurrency is not None:
             return self.concurrency
         return 4 if self.official else 1
+
+
+def _environment(name: str) -> str:
+    return os.environ.get(name, "").strip()
+
+
+def _is_url(text: str) -> bool:
+    parts = urlsplit(text)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _string(key: str, value: Any) -> str:
@@ -165,8 +220,7 @@ def _boolean(key: str, value: Any) -> bool:
 
 def _base_url(key: str, value: Any) -> str:
     url = _string(key, value).rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if not _is_url(url):
         raise UserError(f'{_WHERE} {key}: expected a URL like "http://127.0.0.1:11434/v1", got {value!r}')
     return url
 
@@ -214,6 +268,8 @@ def _prices(key: str, value: Any) -> Mapping[str, Price]:
 _READERS: Mapping[str, Callable[[str, Any], Any]] = {
     "base_url": _base_url,
     "api_key_env": _env_name,
+    "organization": _string,
+    "project": _string,
     "model": _string,
     "tts_model": _string,
     "image_model": _string,

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 
 from aura_core import Availability, ProviderError, ProviderSettings, Speech, SpeechRequest, record_usage
@@ -88,6 +89,9 @@ class OpenAIVoice:
 
         s = self.settings
         out = request.out_path
+        if not request.text.strip():
+            # Refused before any call: a server would bill for, or fail on, speaking nothing.
+            raise ProviderError("openai: there is no text to speak (it is empty or blank)", transient=False)
         speed = min(4.0, max(0.25, s.speed * request.voice.rate))
         extra: dict[str, Any] = {}
         if s.tts_instructions is not None:
@@ -107,6 +111,8 @@ class OpenAIVoice:
                     async for chunk in response.iter_bytes():
                         await file.write(chunk)
             duration, rate = await anyio.to_thread.run_sync(_measure, out, s.audio_format)
+            # A cancellation that arrived while the thread measured lands here, not after the result.
+            await anyio.lowlevel.checkpoint()
         except openai.OpenAIError as error:
             out.unlink(missing_ok=True)
             raise to_provider_error(error, s, model=s.tts_model, model_key="tts_model") from None

@@ -8,6 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 
 from aura_core import Availability, ImageRequest, Picture, ProviderError, ProviderSettings, record_usage
 from aura_plugins_sd.backends import Backend, Job
@@ -95,6 +96,13 @@ class SDProvider:
     async def generate(self, request: ImageRequest) -> Picture:
         """Generate at the model's native size nearest the request's aspect, then fit it and save a PNG."""
         settings = self.settings
+        if request.width < 1 or request.height < 1:
+            # Refused before any call: native_size divides by the height, and no backend can draw it.
+            raise ProviderError(
+                f"{self.backend.label}: {request.width}x{request.height} is too small: "
+                "a picture needs at least 1x1 pixels",
+                transient=False,
+            )
         width, height = native_size(request.width, request.height, settings.sizes)
         job = Job(
             prompt=full_prompt(request.prompt, request.style, settings.styles),
@@ -108,8 +116,15 @@ class SDProvider:
         data = await self.backend.generate(job)
         try:
             await anyio.to_thread.run_sync(fit_png, data, request.width, request.height, request.out_path)
+            # A cancellation that arrived while the thread wrote the PNG lands here, before the result
+            # is returned, so the file is removed below instead of outliving a cancelled call.
+            await anyio.lowlevel.checkpoint()
         except ValueError as error:
+            request.out_path.unlink(missing_ok=True)
             raise ProviderError(f"{self.backend.label}: {error}", transient=True) from error
+        except BaseException:
+            request.out_path.unlink(missing_ok=True)
+            raise
         usage: dict[str, float] = {"images": 1}
         if settings.backend == "stability" and settings.price_usd is not None:
             usage["cost_usd"] = settings.price_usd
