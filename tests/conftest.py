@@ -11,6 +11,8 @@ and installed with ``pip install --target`` into a private site folder, never in
   ``AURA_TP_FAIL_TRANSIENT`` (a number n: the failures are transient and stop after n calls).
   ``AURA_TP_PARTIAL=1`` makes ``tp-voice`` write a partial file to ``out_path`` before its latency.
   ``AURA_TP_CALL_LOG=path`` appends one line per finished provider call to ``path`` (across processes).
+  ``AURA_TP_VENDOR_LOG=1`` makes ``tp-voice`` act like a vendor SDK: it retries its first request with stamina and
+  logs a warning through the stdlib ``logging`` module (logger ``vendor.sdk``).
 * ``aura-broken`` (entry point ``broken``) raises when its plugin module is imported.
 
 The ``aura`` console script of the venv runs as a subprocess with ``PYTHONPATH`` set to the site folder.
@@ -38,8 +40,10 @@ _THIRDPARTY_PLUGIN = '''\
 
 from __future__ import annotations
 
+import logging
 import os
 
+import stamina
 from attrs import define
 
 from aura_core import ProviderError, hookimpl
@@ -84,6 +88,23 @@ class PartialVoice(FakeVoice):
         return await FakeVoice.synthesize(self, request)
 
 
+@define
+class VendorVoice(FakeVoice):
+    """A voice whose vendor SDK retries a reset connection itself (stamina) and logs through stdlib logging."""
+
+    requests: int = 0
+
+    async def synthesize(self, request):  # type: ignore[no-untyped-def]
+        """The first request of the process fails once and is retried by the SDK; every call logs a warning."""
+        for attempt in stamina.retry_context(on=ConnectionError, attempts=2, wait_initial=0.01, wait_jitter=0):
+            with attempt:
+                self.requests += 1
+                if self.requests == 1:
+                    raise ConnectionError("connection reset by peer")
+        logging.getLogger("vendor.sdk").warning("vendor sdk: request %d needed a second try", self.requests)
+        return await FakeVoice.synthesize(self, request)
+
+
 @hookimpl
 def aura_register_providers(register):  # type: ignore[no-untyped-def]
     """Register one fake of every kind, named tp-*."""
@@ -91,6 +112,7 @@ def aura_register_providers(register):  # type: ignore[no-untyped-def]
     log = os.environ.get("AURA_TP_CALL_LOG") or None
     register(FakeScriptWriter(name="tp-llm", latency=latency, faults=_faults("tp-llm"), auto=False, call_log=log))
     voice = PartialVoice if os.environ.get("AURA_TP_PARTIAL") else FakeVoice
+    voice = VendorVoice if os.environ.get("AURA_TP_VENDOR_LOG") else voice
     register(voice(name="tp-voice", latency=latency, faults=_faults("tp-voice"), auto=False, call_log=log))
     register(FakeIllustrator(name="tp-image", latency=latency, faults=_faults("tp-image"), auto=False, call_log=log))
     register(FakeComposer(name="tp-composer", latency=latency, faults=_faults("tp-composer"), auto=False, call_log=log))

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 import stamina
+from loguru import logger
 
 from aura_core import BriefFile, parse_brief
 
@@ -21,6 +22,14 @@ def no_backoff() -> Iterator[None]:
     """Retries happen at once (stamina's testing mode) with each policy's own attempts."""
     with stamina.set_testing(True, attempts=100, cap=True):
         yield
+
+
+@pytest.fixture
+def aura_logs() -> Iterator[None]:
+    """aura's log lines on, as an application turns them on (the library logs nowhere by default)."""
+    logger.enable("aura_core")
+    yield
+    logger.disable("aura_core")
 
 
 def make_spec(**tables: dict[str, object]) -> BriefFile:

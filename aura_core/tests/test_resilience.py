@@ -399,6 +399,7 @@ async def test_a_secret_in_a_provider_error_reaches_no_log_report_or_exception(
 
 
 @anyio_mark
+@pytest.mark.usefixtures("aura_logs")
 async def test_every_line_of_a_provider_error_is_kept_in_events_the_error_the_log_and_the_report(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

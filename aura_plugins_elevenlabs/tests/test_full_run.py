@@ -112,6 +112,8 @@ def test_full_run_burns_captions_that_follow_the_elevenlabs_word_timings(
     assert {c["path"] for c in calls} == {"/v1/text-to-speech/21m00Tcm4TlvDq8ikWAM/with-timestamps"}
     assert len(calls) == 2
     assert len(elevenlabs_server.calls("/v1/voices")) == 1
+    # The setting chose Rachel over the brief's default [voice] name "joe": said once in the report.
+    assert report["notes"] == ["voice: elevenlabs spoke with its voice 'Rachel', not [voice] name 'joe'"]
     texts = {c["json"]["text"]: c for c in calls}
     tts = {p["name"]: p for p in report["providers"]["tts"]}["elevenlabs"]
     assert tts["usage"]["characters"] == sum(len(t) for t in texts)

@@ -170,6 +170,25 @@ async def test_library_name_before_the_dash_finds_the_voice(elevenlabs_server: A
 
 
 @pytest.mark.anyio
+async def test_the_briefs_voice_name_picks_an_account_voice_else_the_default_and_the_setting_wins(
+    elevenlabs_server: Any, tmp_path: Path
+) -> None:
+    """One rule for every voice: ``[voice] name = "rachel"`` speaks with the account's Rachel (it used to be
+    ignored: always George); a name the account lacks ("joe") gets the default, George; ``voice = "Adam"`` in
+    ``[providers.elevenlabs]`` wins over the brief. ``Speech.voice`` names the voice that spoke."""
+    cases = [({}, "rachel", "Rachel"), ({}, "joe", "George"), ({"voice": "Adam"}, "rachel", "Adam")]
+    for i, (settings, asked, spoke) in enumerate(cases):
+        out = tmp_path / f"{i}.wav"
+        ask = SpeechRequest(text="Hello there.", voice=VoiceSpec(name=asked), language="en", out_path=out)
+        speech = await make_voice(elevenlabs_server, **settings).synthesize(ask)
+        assert speech.voice == spoke
+        assert read_wav(out)[1] == 24000
+    ids = [call["path"].split("/")[3] for call in elevenlabs_server.calls("/v1/text-to-speech")]
+    assert ids == ["21m00Tcm4TlvDq8ikWAM", "JBFqnCBsd6RMkjVDRZzb", "pNInz6obpgDQGcFmaJgB"]
+    assert len(elevenlabs_server.calls("/v1/voices")) == 1  # the account's voices are read once
+
+
+@pytest.mark.anyio
 async def test_unknown_voice_name_is_permanent_and_lists_the_account_voices(
     elevenlabs_server: Any, tmp_path: Path
 ) -> None:

@@ -88,13 +88,18 @@ async def test_piper_refuses_empty_text_permanently(tmp_path: Path, text: str) -
 
 
 @pytest.mark.anyio
-async def test_piper_unknown_voice_name_is_a_permanent_error(tmp_path: Path) -> None:
-    """A voice name other than the bundled one, with no model setting, says how to fix it."""
+async def test_piper_speaks_an_unknown_voice_name_with_the_bundled_voice_and_says_which(
+    tmp_path: Path,
+) -> None:
+    """A voice name Piper has no model for (it used to fail the run) is spoken by the bundled joe voice, the
+    same audio as for "joe", and the result names joe, so the core can note the difference."""
     request = SpeechRequest(
-        text="Hi.", voice=VoiceSpec(name="rachel"), language="en", out_path=tmp_path / "x.wav"
+        text="Hi there.", voice=VoiceSpec(name="rachel"), language="en", out_path=tmp_path / "x.wav"
     )
-    with pytest.raises(ProviderError, match="model"):
-        await PiperVoiceProvider().synthesize(request)
+    speech = await PiperVoiceProvider().synthesize(request)
+    joe = await _say(tmp_path / "joe.wav", "Hi there.")
+    assert speech.voice == joe.voice == "joe"
+    assert _wav(speech.path)[1].tobytes() == _wav(joe.path)[1].tobytes()
 
 
 def test_fingerprint_is_stable_and_names_the_voice() -> None:
@@ -126,7 +131,9 @@ async def test_piper_model_setting_selects_a_voice_file_and_bad_settings_are_use
     request = SpeechRequest(
         text="Hello.", voice=VoiceSpec(name="custom"), language="en", out_path=tmp_path / "m.wav"
     )
-    assert (await voice.synthesize(request)).duration > 0.3
+    speech = await voice.synthesize(request)
+    assert speech.duration > 0.3
+    assert speech.voice == "joe"  # the voice of en_US-joe-medium.onnx, named from Piper's file naming
     with pytest.raises(UserError, match=r"providers\.piper\.model"):
         PiperVoiceProvider().configure(ProviderSettings({"model": "missing.onnx"}, tmp_path))
     with pytest.raises(UserError, match="voice_id"):

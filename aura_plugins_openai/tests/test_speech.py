@@ -120,3 +120,18 @@ async def test_cancelled_speech_removes_the_partial_file(
             await anyio.sleep(0.01)
         group.cancel_scope.cancel()
     assert not out.exists()
+
+
+@pytest.mark.anyio
+async def test_the_speech_names_the_voice_that_spoke(
+    fake_openai: Any, make_settings: Settings, tmp_path: Path
+) -> None:
+    """One rule for every voice: an OpenAI voice named in the brief speaks; a name OpenAI lacks gets ``alloy``;
+    the ``voice`` setting wins. ``Speech.voice`` says which one spoke, as the server was asked."""
+    cases = [({}, "Nova", "nova"), ({}, "joe", "alloy"), ({"voice": "echo"}, "nova", "echo")]
+    for i, (settings, asked, spoke) in enumerate(cases):
+        speech = await OpenAIVoice(make_settings(**settings)).synthesize(
+            speech_request(tmp_path / f"{i}.wav", name=asked)
+        )
+        assert fake_openai.asked(SPEECH)[i].body["voice"] == spoke
+        assert speech.voice == spoke

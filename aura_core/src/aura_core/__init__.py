@@ -3,6 +3,8 @@
 Plugins import only the names listed in ``__all__``.
 """
 
+from loguru import logger
+
 from aura_core.contract import (
     AssemblyRequest,
     Availability,
@@ -47,6 +49,7 @@ from aura_core.events import (
 from aura_core.executor import Executor, InProcess
 from aura_core.hookspecs import hookimpl
 from aura_core.loader import load_brief, parse_brief
+from aura_core.logs import route_stdlib_logging
 from aura_core.pipeline import Pipeline
 from aura_core.planning import ScriptPlan, plan_script
 from aura_core.resilience import CallPolicy
@@ -61,6 +64,10 @@ from aura_core.specs import (
 )
 from aura_core.usage import record_usage
 from aura_core.wordcount import count_words, word_unit
+
+# A library logs nowhere until the application asks (loguru's advice for libraries): the CLI enables it,
+# an app calls ``logger.enable("aura_core")`` (docs/library.md). Until then run.log stays empty too.
+logger.disable("aura_core")
 
 __all__ = [
     "AssemblyRequest",
@@ -123,5 +130,6 @@ __all__ = [
     "plan_script",
     "record_usage",
     "retry_after_seconds",
+    "route_stdlib_logging",
     "word_unit",
 ]

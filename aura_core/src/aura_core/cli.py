@@ -23,17 +23,25 @@ from loguru import logger
 
 from aura_core import __name__ as _pkg
 from aura_core.errors import AuraError, BriefError, RunFailed, UserError
-from aura_core.logs import redact
+from aura_core.logs import redact, route_stdlib_logging
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _to_stderr(message: str) -> None:
+    sys.stderr.write(message)
+
+
 def _setup_logging(verbose: bool = False) -> None:
     logger.remove()
+    logger.enable(_pkg)  # the library is silent until an application (this one) asks for its lines
+    route_stdlib_logging()  # dependencies' stdlib records reach run.log or the line below, never raw
     # loguru's format strings cannot call methods: build the prefix in a function. A run's own records
     # go to its run.log; on stderr the CLI reports the run's outcome itself (once), unless --verbose.
     logger.add(
-        sys.stderr,
+        # sys.stderr looked up per line: while rich's progress bars are live it is their proxy, which prints
+        # the line above the bars instead of through them.
+        _to_stderr,
         level="DEBUG" if verbose else "WARNING",
         format=lambda record: f"aura: {record['level'].name.lower()}: {{message}}\n",
         filter=lambda record: verbose or "run_id" not in record["extra"],

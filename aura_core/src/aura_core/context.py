@@ -44,6 +44,7 @@ class PipelineContext:
     scenes: dict[int, SceneOutputs] = field(factory=dict)
     video: Video | None = None
     errors: list[str] = field(factory=list)
+    notes: list[str] = field(factory=list)
     observers: list[Callable[[Event], Any]] = field(factory=list)
 
     def transition(self, state: str) -> None:

@@ -83,12 +83,17 @@ class SpeechRequest:
 
 @frozen
 class Speech:
-    """A voiced file: its measured duration, sample rate and, when known, word timings."""
+    """A voiced file: its measured duration, sample rate and, when known, word timings.
+
+    ``voice`` names the voice that really spoke, when the provider knows it: the core notes it once per
+    provider in ``run.log`` and ``report.json`` when it is not the brief's ``[voice] name``.
+    """
 
     path: Path
     duration: float
     sample_rate: int
     words: tuple[WordTiming, ...] = ()
+    voice: str = ""
 
 
 @frozen

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
+import logging
 import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +62,39 @@ def _patch(record: Any) -> None:
 
 logger.configure(patcher=_patch)
 
+#: The id of the run whose ``run_log`` is open in this context (tasks and worker threads inherit it), else None.
+_current_run: ContextVar[str | None] = ContextVar("aura_run_id", default=None)
+
+
+class InterceptHandler(logging.Handler):
+    """A stdlib ``logging`` handler that hands every record to loguru (the recipe in loguru's documentation).
+
+    A record made while a run is on carries that run's id, so it lands in the run's ``run.log``.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Pass ``record`` on to loguru, at its level, attributed to the code that logged it."""
+        try:
+            level: str | int = logger.level(record.levelname).name
+        except ValueError:
+            level = record.levelno
+        # Find the frame that called logging, so loguru names the dependency's module, not this handler.
+        frame, depth = inspect.currentframe(), 0
+        while frame is not None and (depth == 0 or frame.f_code.co_filename == logging.__file__):
+            frame = frame.f_back
+            depth += 1
+        run_id = _current_run.get()
+        bound = logger.bind(run_id=run_id) if run_id is not None else logger
+        bound.opt(depth=depth, exception=record.exc_info).log(level, record.getMessage())
+
+
+def route_stdlib_logging(level: int = logging.INFO) -> None:
+    """Send the stdlib ``logging`` records of every dependency (httpx, openai, stamina…) into loguru.
+
+    For applications (the CLI calls it): without it Python prints a dependency's warnings raw on stderr.
+    """
+    logging.basicConfig(handlers=[InterceptHandler()], level=level, force=True)
+
 
 class _LogFile:
     """``run.log`` as loguru's sink: a line that cannot be written (a full disk) is dropped and remembered.
@@ -106,9 +142,11 @@ def run_log(path: Path, run_id: str) -> Iterator[Any]:
     )
     global _run_secrets
     _run_secrets = secret_values()  # a run's every log line is redacted: scan the environment once
+    token = _current_run.set(run_id)
     try:
         yield logger.bind(run_id=run_id)
     finally:
+        _current_run.reset(token)
         _run_secrets = None
         logger.remove(sink)
         log_file.close()

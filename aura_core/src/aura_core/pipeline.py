@@ -450,6 +450,7 @@ def build_report(
             "ffmpeg": ctx.system.ffmpeg,
         },
         "errors": ctx.errors,
+        "notes": ctx.notes,
     }
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import anyio
 from anyio.abc import TaskGroup
 from attrs import define, evolve, field
+from loguru import logger
 
 from aura_core.calls import ProviderCalls
 from aura_core.context import PipelineContext, SceneOutputs
@@ -337,6 +338,7 @@ class Runner:
             suffix=".wav",
             validate=check_speech,
         )
+        self._note_voice(provider, speech.voice, request.voice.name)
         slot.speech = speech
         slot.frames = scene_frames(spec, speech)
         outputs = self._outputs(slot)
@@ -351,6 +353,14 @@ class Runner:
             self._placed += 1
         self._check_timeline()
         self.stages.item_done("voice")
+
+    def _note_voice(self, provider: str, spoke: str, asked: str) -> None:
+        """Say once per provider, in run.log and the report, that another voice than ``[voice] name`` spoke."""
+        note = f"voice: {provider} spoke with its voice {spoke!r}, not [voice] name {asked!r}"
+        if not spoke or spoke.casefold() == asked.casefold() or note in self.ctx.notes:
+            return
+        self.ctx.notes.append(note)
+        logger.bind(run_id=self.ctx.run_id).warning("{}", note)
 
     def _check_timeline(self) -> None:
         """Set ``_timeline_known`` once the scene count is known and every scene is placed."""

@@ -20,7 +20,7 @@ from aura_core import Availability, ProviderError, ProviderSettings, Speech, Spe
 from aura_plugins_elevenlabs.alignment import group_words
 from aura_plugins_elevenlabs.audio import AudioFormatError, write_audio
 from aura_plugins_elevenlabs.errors import map_error
-from aura_plugins_elevenlabs.settings import ElevenLabsSettings, parse_settings
+from aura_plugins_elevenlabs.settings import DEFAULT_VOICE, ElevenLabsSettings, parse_settings
 
 if TYPE_CHECKING:
     from elevenlabs.client import AsyncElevenLabs
@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 #: A voice id as ElevenLabs makes them: 20 letters and digits. Anything else is looked up as a name.
 VOICE_ID = re.compile(r"^[A-Za-z0-9]{20}$")
 
-#: Voice names resolved in this process: (base url, key digest) -> {casefolded name or id: voice id}.
-_VOICES: dict[tuple[str, str], dict[str, str]] = {}
+#: The account's voices as read in this process: (base url, key digest) -> {casefolded name or id: (voice id,
+#: its name)}.
+_VOICES: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
 
 
 def _key_digest(key: str) -> str:
@@ -100,10 +101,15 @@ class ElevenLabsVoice:
                 httpx_client=http,
             )
 
-    def _mapped(self, exc: BaseException, key: str | None) -> ProviderError | None:
+    def _mapped(self, exc: BaseException, key: str | None, voice: str | None = None) -> ProviderError | None:
         s = self.settings
         return map_error(
-            exc, key=key, voice=s.voice, model=s.model, key_env=s.api_key_env, base_url=s.base_url
+            exc,
+            key=key,
+            voice=voice or s.voice or DEFAULT_VOICE,
+            model=s.model,
+            key_env=s.api_key_env,
+            base_url=s.base_url,
         )
 
     def _voice_lock(self) -> anyio.Lock:
@@ -113,11 +119,10 @@ class ElevenLabsVoice:
             self._lock, self._lock_loop = anyio.Lock(), loop
         return self._lock
 
-    async def _voice_id(self, client: AsyncElevenLabs, key: str, timeout: float | None = None) -> str:
-        """The id of the configured voice; a name is looked up once per process in the voices API."""
-        voice = self.settings.voice
-        if VOICE_ID.match(voice):
-            return voice
+    async def _account_voices(
+        self, client: AsyncElevenLabs, key: str, timeout: float | None
+    ) -> dict[str, tuple[str, str]]:
+        """The account's voices by casefolded id and name, read once per process from the voices API."""
         cache_key = (self.settings.base_url or "", _key_digest(key))
         async with self._voice_lock():
             known = _VOICES.get(cache_key)
@@ -131,21 +136,39 @@ class ElevenLabsVoice:
                     raise mapped from None
                 known = {}
                 for entry in listing.voices:
-                    known[entry.voice_id.casefold()] = entry.voice_id
+                    # Library names read "George - Warm, Captivating Storyteller": "George" finds it too.
+                    short = (entry.name or "").split(" - ")[0].strip()
+                    known[entry.voice_id.casefold()] = (entry.voice_id, short or entry.voice_id)
                     if entry.name:
-                        known.setdefault(entry.name.strip().casefold(), entry.voice_id)
-                        # Library names read "George - Warm, Captivating Storyteller": "George" finds it too.
-                        known.setdefault(entry.name.split(" - ")[0].strip().casefold(), entry.voice_id)
+                        known.setdefault(entry.name.strip().casefold(), (entry.voice_id, short))
+                        known.setdefault(short.casefold(), (entry.voice_id, short))
                 _VOICES[cache_key] = known
-        found = known.get(voice.casefold())
-        if found is None:
+        return known
+
+    async def _voice(
+        self, client: AsyncElevenLabs, key: str, asked: str | None, timeout: float | None = None
+    ) -> tuple[str, str]:
+        """The id and name of the voice that speaks.
+
+        The ``voice`` setting wins (an id is used as it is; a name the account lacks is an error); else the
+        brief's voice name ``asked`` when the account has it; else the default voice (George).
+        """
+        voice = self.settings.voice
+        if voice is not None and VOICE_ID.match(voice):
+            return voice, voice
+        known = await self._account_voices(client, key, timeout)
+        if voice is None:
+            found = known.get((asked or "").strip().casefold())
+            return found or known.get(DEFAULT_VOICE.casefold(), (DEFAULT_VOICE, DEFAULT_VOICE))
+        chosen = known.get(voice.casefold())
+        if chosen is None:
             names = sorted({name for name in known if not VOICE_ID.match(name)})
             sample = ", ".join(names[:15]) or "none"
             raise ProviderError(
                 f"ElevenLabs has no voice named {voice!r} in this account: set providers.elevenlabs.voice "
                 f"to a voice id or one of the account's voices ({sample})"
             )
-        return found
+        return chosen
 
     # -- the provider ---------------------------------------------------------------------------------------
 
@@ -171,7 +194,7 @@ class ElevenLabsVoice:
                         f"ElevenLabs does not offer model {s.model!r}; set providers.elevenlabs.model "
                         f"to one of {', '.join(sorted(offered))}",
                     )
-                voice_id = await self._voice_id(client, key, timeout=10.0)
+                voice_id, _name = await self._voice(client, key, None, timeout=10.0)
         except ProviderError as exc:
             return Availability(False, exc.message)
         return Availability(True, f"model {s.model}, voice {voice_id}, format {s.output_format}")
@@ -190,7 +213,7 @@ class ElevenLabsVoice:
         if key is None:
             raise ProviderError(f"{s.api_key_env} is not set: export your ElevenLabs API key in it")
         async with self._client(key) as client:
-            voice_id = await self._voice_id(client, key)
+            voice_id, voice_name = await self._voice(client, key, request.voice.name)
             optional: dict[str, Any] = {}
             if s.language:
                 optional["language_code"] = s.language
@@ -207,7 +230,7 @@ class ElevenLabsVoice:
                     **optional,
                 )
             except Exception as exc:
-                mapped = self._mapped(exc, key)
+                mapped = self._mapped(exc, key, voice_id)
                 if mapped is None:
                     raise
                 raise mapped from None
@@ -244,4 +267,10 @@ class ElevenLabsVoice:
             with suppress(OSError):
                 path.unlink()
             raise
-        return Speech(path=path, duration=measured.duration, sample_rate=measured.sample_rate, words=words)
+        return Speech(
+            path=path,
+            duration=measured.duration,
+            sample_rate=measured.sample_rate,
+            words=words,
+            voice=voice_name,
+        )

@@ -23,7 +23,8 @@ WHERE = "providers.elevenlabs"
 class ElevenLabsSettings:
     """Every setting of the provider, with its default."""
 
-    voice: str = DEFAULT_VOICE
+    #: A voice id or name that wins over the brief's ``[voice] name``; None: that name, else ``DEFAULT_VOICE``.
+    voice: str | None = None
     model: str = "eleven_multilingual_v2"
     output_format: str = "pcm_24000"
     stability: float | None = None
@@ -102,7 +103,7 @@ def parse_settings(values: Mapping[str, Any]) -> ElevenLabsSettings:
     timeout = _number(values, "timeout", 1.0, 3600.0)
     price = _number(values, "price_per_1k_characters", 0.0, 1000.0)
     return ElevenLabsSettings(
-        voice=_text(values, "voice") or defaults.voice,
+        voice=_text(values, "voice") or defaults.voice,  # unset: the brief's [voice] name decides
         model=_text(values, "model") or defaults.model,
         output_format=output_format,
         stability=_number(values, "stability", 0.0, 1.0),

@@ -202,8 +202,11 @@ def _speak(voice: Any, text: str, config: Any) -> npt.NDArray[np.float32] | None
     return np.concatenate(chunks).astype(np.float32) if chunks else None
 
 
-def _synthesize_file(model: Path, text: str, length_scale: float, pause: float, out_path: Path) -> Speech:
-    """Blocking: speak ``text`` into a 16-bit mono WAV at ``out_path`` and time its words.
+def _synthesize_file(
+    model: Path, name: str, text: str, length_scale: float, pause: float, out_path: Path
+) -> Speech:
+    """Blocking: speak ``text`` with the voice ``name`` of ``model`` into a 16-bit mono WAV at ``out_path``
+    and time its words.
 
     Sentences are separated by ``pause`` seconds of silence; the pieces of one sentence follow each other
     directly. Each piece is written as soon as it is spoken, so only one piece's audio is in memory.
@@ -244,7 +247,7 @@ def _synthesize_file(model: Path, text: str, length_scale: float, pause: float, 
         raise ProviderError(f"piper: nothing to say in {text[:40]!r}", transient=False)
     with wave.open(str(out_path), "rb") as wav:
         duration = wav.getnframes() / wav.getframerate()
-    return Speech(path=out_path, duration=duration, sample_rate=sample_rate, words=tuple(words))
+    return Speech(path=out_path, duration=duration, sample_rate=sample_rate, words=tuple(words), voice=name)
 
 
 class PiperVoiceProvider:
@@ -286,16 +289,17 @@ class PiperVoiceProvider:
             raise UserError(f"providers.piper.length_scale: expected a number from 0.3 to 3, got {scale!r}")
         return PiperVoiceProvider(model, float(pause), float(scale))
 
-    def _model_for(self, voice_name: str) -> Path:
-        if self.model is not None:
-            return self.model
-        if voice_name.strip().lower() in (BUNDLED_VOICE, ""):
-            return bundled_model()
-        raise ProviderError(
-            f'piper: no voice named {voice_name!r}; use voice.name = "joe" or set '
-            '[providers.piper] model = "path/to/voice.onnx"',
-            transient=False,
-        )
+    def _voice(self) -> tuple[Path, str]:
+        """The model file that speaks and its voice's name: the ``model`` setting, else the bundled joe.
+
+        The brief's ``[voice] name`` selects nothing here (Piper has one voice per file): a name other
+        than the model's is spoken by it anyway and the core notes the difference in the report.
+        """
+        if self.model is None:
+            return bundled_model(), BUNDLED_VOICE
+        # Piper names its voice files <language>-<name>-<quality> (en_US-joe-medium.onnx).
+        parts = self.model.stem.split("-")
+        return self.model, parts[1] if len(parts) == 3 else self.model.stem
 
     async def check(self) -> Availability:
         """Whether piper-tts imports and the voice file is present."""
@@ -319,12 +323,18 @@ class PiperVoiceProvider:
         """Write ``request.text`` spoken at ``request.voice.rate`` to ``request.out_path`` as a WAV."""
         if not request.text.strip():
             raise ProviderError("piper: the text to speak is empty", transient=False)
-        model = self._model_for(request.voice.name)
+        model, name = self._voice()
         length_scale = self.length_scale / request.voice.rate
         record_usage(characters=len(request.text))
         try:
             speech = await anyio.to_thread.run_sync(
-                _synthesize_file, model, request.text, length_scale, self.sentence_pause, request.out_path
+                _synthesize_file,
+                model,
+                name,
+                request.text,
+                length_scale,
+                self.sentence_pause,
+                request.out_path,
             )
             # A cancellation that arrived while the thread worked is delivered here, so no result escapes it.
             await anyio.lowlevel.checkpoint()

@@ -132,4 +132,4 @@ class OpenAIVoice:
         characters = len(request.text)
         cost = characters * s.price(s.tts_model).characters / 1_000_000
         record_usage(characters=characters, cost_usd=cost)
-        return Speech(path=out, duration=duration, sample_rate=rate)
+        return Speech(path=out, duration=duration, sample_rate=rate, voice=self.voice_for(request))
