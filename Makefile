@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard aura_*/pyproject.toml))
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint bench docs clean
+.PHONY: venv demo test test-lowest lint bench docs clean
 
 venv: $(STAMP)
 
@@ -26,6 +26,16 @@ test-browser:
 test: $(STAMP) test-browser
 	$(BIN)/python -m pytest
 
+# The suite again, in .venv-lowest, with every direct dependency at the lowest version its floor allows
+# (each aura_*/pyproject.toml's and requirements-dev.txt's; transitive ones at their newest), so a floor cannot lie.
+# uv (from .venv) resolves them into .venv-lowest/lowest.txt, then makes the venv exactly that.
+LOWEST := .venv-lowest
+test-lowest: $(STAMP) test-browser
+	test -x $(LOWEST)/bin/python || $(BIN)/uv venv --quiet --python $(BIN)/python $(LOWEST)
+	printf -- '-e ./%s\n' $(PACKAGES) | $(BIN)/uv pip compile --quiet --python $(LOWEST)/bin/python --resolution lowest-direct --output-file $(LOWEST)/lowest.txt - requirements-dev.txt
+	$(BIN)/uv pip sync --quiet --python $(LOWEST)/bin/python $(LOWEST)/lowest.txt
+	$(LOWEST)/bin/python -m pytest
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -40,4 +50,4 @@ docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --site-dir site
 
 clean:
-	rm -rf $(VENV) out runs
+	rm -rf $(VENV) $(LOWEST) out runs
