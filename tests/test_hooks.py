@@ -128,14 +128,13 @@ def test_hook_aura_register_commands(site: Path) -> None:
     assert result.stdout == "hello bees, from the hooked plugin\n"
 
 
-def test_hook_aura_event(site: Path, tmp_path: Path) -> None:
-    """A real `aura run` with the plugin's providers delivers every event to the hook, run_finished last."""
-    brief = tmp_path / "hooked.toml"
-    brief.write_text(
+def _hooked_brief(path: Path, topic: str) -> Path:
+    """A two-scene brief at 64x36 run by the hook plugin's providers."""
+    path.write_text(
         textwrap.dedent(
-            """\
+            f"""\
             [brief]
-            topic = "Hooks"
+            topic = "{topic}"
 
             [plan]
             duration = "12s"
@@ -155,6 +154,12 @@ def test_hook_aura_event(site: Path, tmp_path: Path) -> None:
         ),
         encoding="utf-8",
     )
+    return path
+
+
+def test_hook_aura_event(site: Path, tmp_path: Path) -> None:
+    """A real `aura run` with the plugin's providers delivers every event to the hook, run_finished last."""
+    brief = _hooked_brief(tmp_path / "hooked.toml", "Hooks")
     log = tmp_path / "events.jsonl"
     result = _aura(
         site,
@@ -272,31 +277,7 @@ def test_a_raising_aura_event_is_logged_once_and_the_run_finishes(
 ) -> None:
     """An observer that raises on every event: the run succeeds, the other plugin still gets every event,
     and stderr has one warning line naming the plugin (not one per event)."""
-    brief = tmp_path / "observed.toml"
-    brief.write_text(
-        textwrap.dedent(
-            """\
-            [brief]
-            topic = "Observers"
-
-            [plan]
-            duration = "12s"
-            scenes = 2
-
-            [render]
-            resolution = "64x36"
-            fps = 10
-            captions = "off"
-
-            [providers]
-            llm = ["hk-llm"]
-            tts = ["hk-voice"]
-            image = ["hk-image"]
-            composer = ["hk-composer"]
-            """
-        ),
-        encoding="utf-8",
-    )
+    brief = _hooked_brief(tmp_path / "observed.toml", "Observers")
     log = tmp_path / "events.jsonl"
     runs = tmp_path / "runs"
     result = _aura(
