@@ -5,7 +5,9 @@
 * every command that ``aura --help`` lists (and every sub-command of a group) has a section in
   docs/cli.md, and every option its ``--help`` shows appears in that section; commands are read
   from the CLI at test time, so a new command fails here until it is documented;
-* every Markdown page under docs/ is in the mkdocs.yml nav, and the site builds with ``--strict``.
+* every Markdown page under docs/ is in the mkdocs.yml nav, and the site builds with ``--strict``;
+* the table of optional provider members in docs/writing-a-provider-plugin.md names exactly the members
+  ``aura_core.OPTIONAL_MEMBERS`` declares, with the same defaults.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from aura_core import hookspecs
+from aura_core import OPTIONAL_MEMBERS, hookspecs
 
 from .conftest import install_into
 
@@ -269,3 +271,27 @@ def test_the_docs_example_plugin_is_listed_by_aura_plugins(example_site: Path) -
             "providers": ["image:stripes"],
         }
     ]
+
+
+def _documented_default(default: object, by_kind: dict[str, object]) -> str:
+    """How the docs table writes a declared default: `value`, or `kind`: `value` for each kind."""
+    if by_kind:
+        return ", ".join(f"`{kind}`: `{value!r}`" for kind, value in by_kind.items())
+    return f"`{default!r}`"
+
+
+def test_the_optional_members_table_matches_their_declaration() -> None:
+    text = (DOCS / "writing-a-provider-plugin.md").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    start = lines.index("| member | default | used for |") + 2  # past the header and its rule
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        member, default, _meaning = line.strip("|").split(" | ", 2)
+        # the member cell is its signature: `async def check(self) ...`, `concurrency: int`
+        name = re.match(r"\s*`(?:async )?(?:def )?(\w+)", member)
+        assert name, f"cannot read a member name from {member!r}"
+        rows.append((name.group(1), default.strip()))
+    declared = [(m.name, _documented_default(m.default, dict(m.by_kind))) for m in OPTIONAL_MEMBERS.values()]
+    assert rows == declared

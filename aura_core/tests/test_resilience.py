@@ -32,9 +32,9 @@ from aura_core import (
     SpeechRequest,
     retry_after_seconds,
 )
-from aura_core.calls import DEFAULT_CONCURRENCY
 from aura_core.errors import UserError
 from aura_core.logs import SUMMARY_LIMIT, redact, summarize
+from aura_core.members import DEFAULT_CONCURRENCY
 from aura_core.resilience import POLICY_RANGES, Breaker, Exhausted, Guard, _quiet_own_retries, policy_for
 from aura_core.specs import KINDS, ProvidersSpec
 from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice, Faults

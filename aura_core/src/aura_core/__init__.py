@@ -50,6 +50,7 @@ from aura_core.executor import Executor, InProcess
 from aura_core.hookspecs import hookimpl
 from aura_core.loader import load_brief, parse_brief
 from aura_core.logs import route_stdlib_logging
+from aura_core.members import OPTIONAL_MEMBERS, OptionalMember, optional_member
 from aura_core.pipeline import Pipeline
 from aura_core.planning import ScriptPlan, plan_script
 from aura_core.resilience import CallPolicy
@@ -70,6 +71,7 @@ from aura_core.wordcount import count_words, word_unit
 logger.disable("aura_core")
 
 __all__ = [
+    "OPTIONAL_MEMBERS",
     "AssemblyRequest",
     "AuraError",
     "Availability",
@@ -89,6 +91,7 @@ __all__ = [
     "ItemFailed",
     "ItemStarted",
     "Narration",
+    "OptionalMember",
     "Picture",
     "Pipeline",
     "PlanSpec",
@@ -126,6 +129,7 @@ __all__ = [
     "count_words",
     "hookimpl",
     "load_brief",
+    "optional_member",
     "parse_brief",
     "plan_script",
     "record_usage",

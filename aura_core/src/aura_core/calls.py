@@ -21,6 +21,7 @@ from aura_core.contract import ProviderSettings, SceneDraft, ScriptRequest
 from aura_core.errors import ProviderError, RunFailed, UserError
 from aura_core.events import BreakerChanged, Fallback, ItemDone, ItemFailed, ItemStarted, Retry
 from aura_core.executor import Executor, InProcess
+from aura_core.members import optional_member
 from aura_core.registry import ProviderRegistry
 from aura_core.resilience import POLICY_KEYS, Breaker, CallPolicy, Exhausted, Guard, policy_for
 from aura_core.specs import KINDS
@@ -30,13 +31,10 @@ from aura_core.validation import check_draft, check_script
 
 R = TypeVar("R")
 
-#: How many calls at once a provider gets when it does not say (``concurrency`` attribute).
-DEFAULT_CONCURRENCY = {"llm": 1, "tts": 4, "image": 4, "composer": 2}
-
 
 def fingerprint_of(provider: Any) -> str:
     """The provider's own fingerprint, or its class name when it has none."""
-    method = getattr(provider, "fingerprint", None)
+    method = optional_member(provider, "fingerprint")
     if callable(method):
         return str(method())
     cls = type(provider)
@@ -45,7 +43,7 @@ def fingerprint_of(provider: Any) -> str:
 
 def is_deterministic(provider: Any) -> bool:
     """Whether ``provider`` declares ``deterministic = True``: one request always gives it the same result."""
-    return getattr(provider, "deterministic", False) is True
+    return optional_member(provider, "deterministic") is True
 
 
 @define
@@ -74,7 +72,7 @@ PRICE_KEY = "price"
 def configure(provider: Any, settings: Mapping[str, Any], base_dir: Path) -> Any:
     """Hand the provider its ``[providers.<name>]`` table (the middleware's own keys and the price hint removed)."""
     values = {k: v for k, v in settings.items() if k not in POLICY_KEYS and k != PRICE_KEY}
-    method = getattr(provider, "configure", None)
+    method = optional_member(provider, "configure")
     if callable(method):
         return method(ProviderSettings(values=values, base_dir=base_dir))
     if values:
@@ -121,7 +119,7 @@ class ProviderCalls:
                     (f"providers.{provider.name}", settings),
                 )
                 configured = configure(provider, settings, spec.base_dir)
-                concurrency = int(getattr(configured, "concurrency", DEFAULT_CONCURRENCY[kind]) or 1)
+                concurrency = int(optional_member(configured, "concurrency") or 1)
                 breaker = Breaker(
                     provider=configured.name,
                     kind=kind,
@@ -284,7 +282,7 @@ class ProviderCalls:
         causes: list[str] = []
         for position, (link, key) in enumerate(zip(links, keys, strict=True)):
             started = self._begin("script", 0, link, key)
-            follows_plan = getattr(link.provider, "follows_plan", True)
+            follows_plan = optional_member(link.provider, "follows_plan")
             # a script that fails the checks comes back the same from a deterministic writer: no retry
             transient = not is_deterministic(link.provider)
 

@@ -24,6 +24,7 @@ from loguru import logger
 from aura_core import __name__ as _pkg
 from aura_core.errors import AuraError, BriefError, RunFailed, UserError
 from aura_core.logs import redact, route_stdlib_logging
+from aura_core.members import optional_member
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -387,7 +388,7 @@ def plugins_command(plugins: str | None) -> None:
 
 
 async def _availability(provider: Any) -> tuple[bool, str]:
-    check = getattr(provider, "check", None)
+    check = optional_member(provider, "check")
     if not callable(check):
         return True, "no check"
     try:
@@ -422,7 +423,7 @@ def providers(plugins: str | None, as_json: bool) -> None:
                             "plugin": registry.plugin_of[(kind, provider.name)],
                             "available": ok,
                             "detail": redact(detail),
-                            "auto": bool(getattr(provider, "auto", False)),
+                            "auto": bool(optional_member(provider, "auto")),
                         }
                     )
             return rows

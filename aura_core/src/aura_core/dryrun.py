@@ -34,6 +34,7 @@ from aura_core.context import PipelineContext
 from aura_core.contract import Narration, Picture, SceneDraft, Segment, Soundtrack, Speech, Video
 from aura_core.errors import UserError
 from aura_core.executor import Executor
+from aura_core.members import optional_member
 from aura_core.planning import plan_script
 from aura_core.preflight import render_problems
 from aura_core.registry import ProviderRegistry
@@ -241,7 +242,7 @@ class DryRun:
 
 async def availability(provider: Any, timeout: float = 10.0) -> tuple[bool, str]:
     """A provider's ``check()`` (available when it has none); a check that raises counts as unavailable."""
-    check = getattr(provider, "check", None)
+    check = optional_member(provider, "check")
     if not callable(check):
         return True, ""
     try:
@@ -256,7 +257,7 @@ def price_of(spec: BriefFile, link: Link) -> dict[str, float] | None:
     """The ``price`` hint of a provider's settings as units → USD; ``{}`` for an offline provider without one."""
     hint = spec.providers.settings.get(link.name, {}).get(PRICE_KEY)
     if hint is None:
-        return {} if getattr(link.provider, "auto", False) else None
+        return {} if optional_member(link.provider, "auto") else None
     where = f"providers.{link.name}.{PRICE_KEY}"
     if isinstance(hint, int | float) and not isinstance(hint, bool):
         hint = {"per_call": hint}

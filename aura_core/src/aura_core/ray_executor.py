@@ -27,6 +27,7 @@ import anyio
 from loguru import logger
 
 from aura_core.errors import ProviderError, UserError
+from aura_core.members import optional_member
 from aura_core.usage import collect_usage, record_usage
 
 if TYPE_CHECKING:
@@ -164,7 +165,7 @@ class RayExecutor:
     def options_for(self, provider: Any, kind: str) -> dict[str, Any]:
         """The Ray task options of one call: the kind's resources, then the provider's own ``resources``."""
         options = dict(self.resources.get(kind, {"num_cpus": 1}))
-        own = getattr(provider, "resources", None)
+        own = optional_member(provider, "resources")
         if own is not None:
             if not isinstance(own, Mapping):
                 raise UserError(

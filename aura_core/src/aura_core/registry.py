@@ -10,6 +10,7 @@ from loguru import logger
 
 from aura_core.contract import PROTOCOLS, Provider
 from aura_core.errors import UserError
+from aura_core.members import optional_member
 from aura_core.specs import KINDS
 
 _METHODS = {
@@ -79,5 +80,5 @@ class ProviderRegistry:
     def default_chain(self, kind: str) -> list[Provider]:
         """The chain for a kind the brief does not name: the ``auto`` providers, else every one of the kind."""
         providers = self.of_kind(kind)
-        auto = [p for p in providers if getattr(p, "auto", False)]
+        auto = [p for p in providers if optional_member(p, "auto")]
         return auto or providers

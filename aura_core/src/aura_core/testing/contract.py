@@ -74,6 +74,7 @@ from aura_core.contract import (
     Video,
 )
 from aura_core.errors import ProviderError
+from aura_core.members import optional_member
 from aura_core.runner import soundtrack_suffix
 from aura_core.specs import Brief, PlanSpec, RenderSpec, VoiceSpec
 from aura_core.testing.fakes import write_gradient_png, write_tone_wav
@@ -353,16 +354,16 @@ class _Run:
                     problems.append(f"{method}() must be an async generator (async def with yield)")
             elif not inspect.iscoroutinefunction(fn):
                 problems.append(f"{method}() must be async (async def)")
-        concurrency = getattr(p, "concurrency", 1)
+        concurrency = optional_member(p, "concurrency")
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             problems.append(f"concurrency is {concurrency!r}, expected an int >= 1")
         for member in ("deterministic", "follows_plan"):
-            value = getattr(p, member, None)
-            if value is not None and not isinstance(value, bool):
+            value = optional_member(p, member)
+            if not isinstance(value, bool):
                 problems.append(f"{member} is {value!r}, expected True or False")
         if kind != "llm" and hasattr(p, "follows_plan"):
             problems.append("follows_plan applies only to llm providers (script writers)")
-        check = getattr(p, "check", None)
+        check = optional_member(p, "check")
         if check is not None:
             try:
                 with anyio.fail_after(self.timeout):
@@ -372,7 +373,7 @@ class _Run:
             else:
                 if not isinstance(availability, Availability):
                     problems.append(f"check() returned {type(availability).__name__}, expected Availability")
-        check_render = getattr(p, "check_render", None)
+        check_render = optional_member(p, "check_render")
         if kind == "composer" and check_render is not None:
             problems += _check_render(check_render)
         return problems
@@ -437,7 +438,7 @@ class _Run:
         if problems:
             return problems
         problems += [p for p in map(check_draft, drafts) if p]
-        follows = bool(getattr(self.provider, "follows_plan", True))
+        follows = bool(optional_member(self.provider, "follows_plan"))
         problem = check_script(drafts, request.scene_count, request.word_target, follows, request.language)
         if problem:
             problems.append(problem)
@@ -764,7 +765,7 @@ class _Run:
 
     async def fingerprint(self, fresh_process: bool) -> None:
         """A non-empty string, the same twice and in a fresh process."""
-        fn = getattr(self.provider, "fingerprint", None)
+        fn = optional_member(self.provider, "fingerprint")
         if fn is None:
             self.report.add(
                 "fingerprint", [], skipped="no fingerprint(): the core keys the cache by class name"

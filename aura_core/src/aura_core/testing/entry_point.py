@@ -17,12 +17,14 @@ _PROBE = """
 import json, sys
 from importlib.metadata import entry_points
 
+from aura_core.members import optional_member
+
 (entry,) = [e for e in entry_points(group="aura") if e.name == sys.argv[1]]
 module = entry.load()
 registered = []
 module.aura_register_providers(registered.append)
 facts = [
-    [p.kind, p.name, bool(getattr(p, "auto", False)), int(getattr(p, "concurrency", 1))] for p in registered
+    [p.kind, p.name, bool(optional_member(p, "auto")), int(optional_member(p, "concurrency"))] for p in registered
 ]
 loaded = sorted({name.split(".")[0] for name in sys.modules} & set(sys.argv[2:]))
 print(json.dumps({"module": module.__name__, "providers": facts, "heavy": loaded}))
