@@ -48,8 +48,9 @@ from aura_core.events import (
 )
 from aura_core.executor import Executor, InProcess
 from aura_core.hookspecs import hookimpl
+from aura_core.http_failures import TRANSIENT_STATUSES, http_failure, is_transient_status, retry_after_header
 from aura_core.loader import load_brief, parse_brief
-from aura_core.logs import route_stdlib_logging
+from aura_core.logs import redact, route_stdlib_logging
 from aura_core.pipeline import Pipeline
 from aura_core.planning import ScriptPlan, plan_script
 from aura_core.resilience import CallPolicy
@@ -70,6 +71,7 @@ from aura_core.wordcount import count_words, word_unit
 logger.disable("aura_core")
 
 __all__ = [
+    "TRANSIENT_STATUSES",
     "AssemblyRequest",
     "AuraError",
     "Availability",
@@ -125,10 +127,14 @@ __all__ = [
     "WordTiming",
     "count_words",
     "hookimpl",
+    "http_failure",
+    "is_transient_status",
     "load_brief",
     "parse_brief",
     "plan_script",
     "record_usage",
+    "redact",
+    "retry_after_header",
     "retry_after_seconds",
     "route_stdlib_logging",
     "word_unit",
