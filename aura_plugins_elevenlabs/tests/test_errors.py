@@ -51,6 +51,18 @@ FAULTS = [
         id="503-retry-after",
     ),
     pytest.param(
+        409,
+        {"detail": {"status": "conflict", "message": "Another request is being processed."}},
+        {"Retry-After": "3"},
+        True,
+        3.0,
+        "conflicting request",
+        id="409-conflict",
+    ),
+    pytest.param(
+        425, {"detail": "Too Early"}, {"Retry-After": "1"}, True, 1.0, "again later", id="425-too-early"
+    ),
+    pytest.param(
         401,
         {"detail": {"status": "invalid_api_key", "message": "Invalid API key"}},
         {},
@@ -162,7 +174,7 @@ async def test_a_key_echoed_by_the_server_never_appears_in_the_error(
     assert elevenlabs_server.calls("/v1/voices")[0]["key"] == wrong
     shown = everything_shown(caught.value)
     assert wrong not in shown
-    assert "[redacted]" in shown
+    assert "***" in shown
     assert "ELEVENLABS_API_KEY" in caught.value.message
     assert not caught.value.transient
 

@@ -121,6 +121,19 @@ async def test_rate_limit_is_transient_with_retry_after(
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("status", [409, 425])
+async def test_conflict_and_too_early_are_transient(
+    fake_openai: Any, make_settings: Settings, script_request: Requests, status: int
+) -> None:
+    """409 and 425 may pass by sending the request again: transient, with the server's Retry-After."""
+    fake_openai.fail(CHAT, status=status, headers={"Retry-After": "3"}, message="Try again later")
+    error = await failure(OpenAIScriptWriter(make_settings()), script_request())
+    assert error.transient is True
+    assert error.retry_after == 3.0
+    assert f"({status})" in error.message and "Try again later" in error.message
+
+
+@pytest.mark.anyio
 async def test_insufficient_quota_is_permanent(
     fake_openai: Any, make_settings: Settings, script_request: Requests
 ) -> None:

@@ -163,6 +163,8 @@ class WebUIServer(FakeServer):
             return json_reply(500, {"error": "RuntimeError", "detail": "", "body": "", "errors": "boom"})
         if fault == "503":
             return json_reply(503, {"detail": "busy"}, {"retry-after": "7"})
+        if fault in ("409", "425"):  # "try again later" 4xx answers
+            return json_reply(int(fault), {"detail": "try again later"}, {"retry-after": "3"})
         if fault == "oom":
             return json_reply(
                 500,

@@ -109,6 +109,18 @@ async def test_503_honours_retry_after(webui: Any, tmp_path: Path) -> None:
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("status", ["409", "425"])
+async def test_conflict_and_too_early_are_transient(webui: Any, tmp_path: Path, status: str) -> None:
+    """HTTP 409 and 425 may pass by sending the request again: transient, honouring ``Retry-After``."""
+    webui.faults.append(status)
+    with pytest.raises(ProviderError) as caught:
+        await make(webui.url, tmp_path).generate(request(tmp_path))
+    assert caught.value.transient
+    assert caught.value.retry_after == 3.0
+    assert f"HTTP {status}" in caught.value.message
+
+
+@pytest.mark.anyio
 async def test_out_of_memory_is_permanent_with_advice(webui: Any, tmp_path: Path) -> None:
     """ "CUDA out of memory" in a 500 body is permanent and tells what to change."""
     webui.faults.append("oom")

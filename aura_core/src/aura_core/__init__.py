@@ -48,8 +48,9 @@ from aura_core.events import (
 )
 from aura_core.executor import Executor, InProcess
 from aura_core.hookspecs import hookimpl
+from aura_core.http_failures import TRANSIENT_STATUSES, http_failure, is_transient_status, retry_after_header
 from aura_core.loader import load_brief, parse_brief
-from aura_core.logs import route_stdlib_logging
+from aura_core.logs import redact, route_stdlib_logging
 from aura_core.members import OPTIONAL_MEMBERS, OptionalMember, optional_member
 from aura_core.pipeline import Pipeline
 from aura_core.planning import ScriptPlan, plan_script
@@ -72,6 +73,7 @@ logger.disable("aura_core")
 
 __all__ = [
     "OPTIONAL_MEMBERS",
+    "TRANSIENT_STATUSES",
     "AssemblyRequest",
     "AuraError",
     "Availability",
@@ -128,11 +130,15 @@ __all__ = [
     "WordTiming",
     "count_words",
     "hookimpl",
+    "http_failure",
+    "is_transient_status",
     "load_brief",
     "optional_member",
     "parse_brief",
     "plan_script",
     "record_usage",
+    "redact",
+    "retry_after_header",
     "retry_after_seconds",
     "route_stdlib_logging",
     "word_unit",

@@ -6,7 +6,7 @@ import inspect
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -28,12 +28,24 @@ def secret_values() -> list[str]:
 _run_secrets: list[str] | None = None
 
 
-def redact(text: str) -> str:
-    """``text`` with every secret from the environment replaced by ``***``."""
-    for value in _run_secrets if _run_secrets is not None else secret_values():
+#: A bearer token in a quoted header, and words shaped like API keys (``sk-…``, ``key_…``, ``api-key-…``):
+#: a server may echo a key aura never saw in the environment (a brief's own, a proxy's).
+_BEARER = re.compile(r"(Bearer\s+)\S+", re.IGNORECASE)
+_KEY_SHAPED = re.compile(r"\b(sk|key|api[_-]?key)[-_][A-Za-z0-9_\-*.]{6,}", re.IGNORECASE)
+
+
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """``text`` with every secret replaced by ``***``: those from the environment, the given ``secrets``
+    (a provider's own key; ones under 4 characters are ignored), bearer tokens and key-shaped words.
+
+    The one redactor of aura: logs, messages, events and providers' errors all go through it.
+    """
+    given = sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True)
+    for value in [*given, *(_run_secrets if _run_secrets is not None else secret_values())]:
         if value in text:
             text = text.replace(value, "***")
-    return text
+    text = _BEARER.sub(r"\1***", text)
+    return _KEY_SHAPED.sub("***", text)
 
 
 #: The longest error text kept in a message, an event or the report (a provider may quote a whole response).

@@ -5,28 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from aura_core import ProviderError, retry_after_seconds
+from aura_core import ProviderError, http_failure, is_transient_status, redact
 
 if TYPE_CHECKING:
     from elevenlabs.core.api_error import ApiError
-
-REDACTED = "[redacted]"
-
-
-def redact(text: str, secret: str | None) -> str:
-    """``text`` with ``secret`` replaced, so a key echoed by a server never reaches a message."""
-    if secret:
-        text = text.replace(secret, REDACTED)
-    return text
-
-
-def retry_after(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date), or None without one."""
-    if not headers:
-        return None
-    return retry_after_seconds(
-        next((value for name, value in headers.items() if name.lower() == "retry-after"), None)
-    )
 
 
 def _detail(body: Any) -> tuple[str, str]:
@@ -47,7 +29,7 @@ def map_api_error(exc: ApiError, *, key: str | None, voice: str, model: str, key
     """A ``ProviderError`` for an HTTP error answer of the API."""
     code = exc.status_code or 0
     status, vendor = _detail(exc.body)
-    vendor = redact(vendor, key)[:300]
+    vendor = redact(vendor, [key])[:300]
     said = f" (server said: {vendor})" if vendor else ""
     tag = f"HTTP {code}" + (f" {status}" if status else "")
     if status == "quota_exceeded" or (code == 402 and "quota" in vendor.lower()):
@@ -80,11 +62,13 @@ def map_api_error(exc: ApiError, *, key: str | None, voice: str, model: str, key
             f"ElevenLabs has no voice {voice!r} ({tag}): set providers.elevenlabs.voice to the id or name "
             f"of a voice in your ElevenLabs voice library{said}"
         )
-    if code == 429 or code >= 500 or code == 408:
-        what = "is rate limiting this account" if code == 429 else "failed on its side"
-        return ProviderError(
-            f"ElevenLabs {what} ({tag}){said}", transient=True, retry_after=retry_after(exc.headers)
-        )
+    if is_transient_status(code):
+        what = {
+            429: "is rate limiting this account",
+            409: "is busy with a conflicting request",
+            425: "asked to send the request again later",
+        }.get(code, "failed on its side")
+        return http_failure(code, exc.headers, f"ElevenLabs {what} ({tag}){said}", secrets=[key])
     if code in (400, 422):
         return ProviderError(
             f"ElevenLabs rejected the request ({tag}): check the providers.elevenlabs settings "
@@ -105,7 +89,7 @@ def map_error(
     if isinstance(exc, httpx.TransportError):
         where = base_url or "the ElevenLabs API"
         kind = "timed out talking to" if isinstance(exc, httpx.TimeoutException) else "could not talk to"
-        reason = redact(str(exc), key)[:200]
+        reason = redact(str(exc), [key])[:200]
         return ProviderError(
             f"{kind.capitalize()} {where} ({type(exc).__name__}{': ' + reason if reason else ''})",
             transient=True,

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import importlib
-import re
 from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING
 
-from aura_core import ProviderError, retry_after_seconds
+from aura_core import ProviderError, http_failure, is_transient_status
+from aura_core import redact as core_redact
 from aura_plugins_openai.settings import OpenAISettings
 
 if TYPE_CHECKING:
     import openai
-
-_KEY_SHAPED = re.compile(r"\b(sk|key|api[_-]?key)[-_][A-Za-z0-9_\-*.]{6,}", re.IGNORECASE)
-_BEARER = re.compile(r"(Bearer\s+)\S+", re.IGNORECASE)
-
-#: Statuses the same call may get past later: timeout, conflict, rate limit (5xx is checked apart).
-TRANSIENT_STATUSES = frozenset({408, 409, 429})
 
 
 @cache
@@ -50,25 +44,8 @@ def from_transport_error(error: Exception, settings: OpenAISettings) -> Provider
 
 
 def redact(text: str, settings: OpenAISettings) -> str:
-    """``text`` with the configured key and anything shaped like a key or bearer token blanked out."""
-    key = settings.api_key()
-    if key and len(key) >= 4:
-        text = text.replace(key, "***")
-    text = _BEARER.sub(r"\1***", text)
-    return _KEY_SHAPED.sub("***", text)
-
-
-def retry_after(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds to wait from ``Retry-After`` (seconds or HTTP date) or ``retry-after-ms``; else None."""
-    if not headers:
-        return None
-    millis = headers.get("retry-after-ms")
-    if millis:
-        try:
-            return max(0.0, float(millis) / 1000.0)
-        except ValueError:
-            pass
-    return retry_after_seconds(headers.get("retry-after"))
+    """``text`` through the core's redactor, with the configured key among the secrets."""
+    return core_redact(text, [settings.api_key()])
 
 
 def server_message(error: openai.APIStatusError) -> str:
@@ -142,31 +119,24 @@ def _status_error(
             f"server said: {said}",
             transient=False,
         )
-    if status in TRANSIENT_STATUSES or status >= 500:
+    if is_transient_status(status):
         what = "rate limited" if status == 429 else "server error" if status >= 500 else "busy"
-        return ProviderError(
-            f"openai: {what} ({status}) at {settings.base_url}: {said}",
-            transient=True,
-            retry_after=retry_after(error.response.headers),
-        )
-    if status == 401:
-        return ProviderError(
-            f"openai: the API key was rejected (401): set {env} to a valid key", transient=False
-        )
-    if status == 403:
-        return ProviderError(
+        message = f"openai: {what} ({status}) at {settings.base_url}: {said}"
+    elif status == 401:
+        message = f"openai: the API key was rejected (401): set {env} to a valid key"
+    elif status == 403:
+        message = (
             f"openai: access denied (403) for model '{model}': check that the key in {env} may use it, "
-            f"or change [providers.openai] {model_key}; server said: {said}",
-            transient=False,
+            f"or change [providers.openai] {model_key}; server said: {said}"
         )
-    if status == 404:
-        return ProviderError(
+    elif status == 404:
+        message = (
             f"openai: unknown model '{model}' (404): check [providers.openai] {model_key} "
-            f"(and base_url {settings.base_url}); server said: {said}",
-            transient=False,
+            f"(and base_url {settings.base_url}); server said: {said}"
         )
-    return ProviderError(
-        f"openai: the request was refused ({status}) for model '{model}': {said}; "
-        f"check [providers.openai] settings",
-        transient=False,
-    )
+    else:
+        message = (
+            f"openai: the request was refused ({status}) for model '{model}': {said}; "
+            f"check [providers.openai] settings"
+        )
+    return http_failure(status, error.response.headers, message, secrets=[settings.api_key()])

@@ -9,14 +9,9 @@ from contextlib import asynccontextmanager
 
 import httpx
 
-from aura_core import ProviderError, retry_after_seconds
+from aura_core import ProviderError, http_failure, is_transient_status, redact
 
 _OOM = re.compile(r"out of memory|OutOfMemoryError|CUDA error: out of memory|MPS backend out of memory", re.I)
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    """The server's ``Retry-After`` in seconds (a number or an HTTP date), or None."""
-    return retry_after_seconds(response.headers.get("retry-after"))
 
 
 def body_text(response: httpx.Response, limit: int = 300) -> str:
@@ -40,14 +35,6 @@ def body_text(response: httpx.Response, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret replaced by ``***`` (a server may echo what it was sent)."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
 def is_out_of_memory(text: str) -> bool:
     """Whether an error text says the server's GPU ran out of memory."""
     return bool(_OOM.search(text))
@@ -63,24 +50,21 @@ def out_of_memory(where: str, detail: str) -> ProviderError:
 
 
 def status_error(where: str, response: httpx.Response, secrets: Iterable[str] = ()) -> ProviderError:
-    """The ``ProviderError`` for a non-success response; transient for 408/409/429 and 5xx."""
+    """The ``ProviderError`` for a non-success response; transient as the core's ``is_transient_status``."""
     status = response.status_code
-    detail = scrub(body_text(response), secrets)
+    detail = redact(body_text(response), secrets)
     if is_out_of_memory(detail):
         return out_of_memory(where, detail)
-    if status in (408, 409, 425, 429) or status >= 500:
-        return ProviderError(
-            f"{where} answered HTTP {status}: {detail or response.reason_phrase}",
-            transient=True,
-            retry_after=retry_after(response),
-        )
-    if status == 404:
-        return ProviderError(
+    if is_transient_status(status):
+        message = f"{where} answered HTTP {status}: {detail or response.reason_phrase}"
+    elif status == 404:
+        message = (
             f"{where} has no {response.request.method} {response.request.url.path} (HTTP 404): "
-            "is the address right and its API enabled?",
-            transient=False,
+            "is the address right and its API enabled?"
         )
-    return ProviderError(f"{where} refused the request (HTTP {status}): {detail}", transient=False)
+    else:
+        message = f"{where} refused the request (HTTP {status}): {detail}"
+    return http_failure(status, response.headers, message, secrets=secrets)
 
 
 @asynccontextmanager

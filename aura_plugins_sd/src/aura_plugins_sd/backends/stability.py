@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 import os
 
-from aura_core import Availability, ProviderError
+from aura_core import Availability, ProviderError, redact
 from aura_plugins_sd.backends import Job
-from aura_plugins_sd.http_errors import body_text, client, scrub, status_error, transport_errors
+from aura_plugins_sd.http_errors import body_text, client, status_error, transport_errors
 from aura_plugins_sd.settings import SDSettings
 
 WHERE = "the Stability AI API"
@@ -89,7 +89,7 @@ class StabilityBackend:
         if status == 402:
             raise ProviderError(f"{WHERE}: the account is out of credits (HTTP 402)", transient=False)
         if status == 403:
-            detail = scrub(body_text(response), [key])
+            detail = redact(body_text(response), [key])
             raise ProviderError(
                 f"{WHERE} refused the prompt (content moderation): {detail}; "
                 "reword the scene's visual prompt",
