@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import stamina
@@ -42,3 +43,15 @@ def make_spec(**tables: dict[str, object]) -> BriefFile:
     for name, values in tables.items():
         data[name] = {**data.get(name, {}), **values}
     return parse_brief(data, None)
+
+
+def fake_providers() -> dict[str, Any]:
+    """One fresh fake provider of each kind, by kind (the core's own unit tests' stack)."""
+    from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice
+
+    return {
+        "llm": FakeScriptWriter(),
+        "tts": FakeVoice(),
+        "image": FakeIllustrator(),
+        "composer": FakeComposer(),
+    }

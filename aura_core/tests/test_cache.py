@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from aura_core import Pipeline
 from aura_core.cli import cli
-from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice
 
+from .conftest import fake_providers as fakes
 from .conftest import make_spec
-
-
-def fakes() -> dict[str, Any]:
-    return {
-        "llm": FakeScriptWriter(),
-        "tts": FakeVoice(),
-        "image": FakeIllustrator(),
-        "composer": FakeComposer(),
-    }
 
 
 @pytest.mark.anyio

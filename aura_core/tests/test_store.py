@@ -6,24 +6,14 @@ import errno
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from aura_core import Pipeline, RunFailed, UserError
 from aura_core.store import RunStore, out_of_space, raise_if_out_of_space
-from aura_core.testing import FakeComposer, FakeIllustrator, FakeScriptWriter, FakeVoice
 
+from .conftest import fake_providers as fakes
 from .conftest import make_spec
-
-
-def fakes() -> dict[str, Any]:
-    return {
-        "llm": FakeScriptWriter(),
-        "tts": FakeVoice(),
-        "image": FakeIllustrator(),
-        "composer": FakeComposer(),
-    }
 
 
 def test_the_lock_holds_when_its_file_is_deleted(tmp_path: Path) -> None:
