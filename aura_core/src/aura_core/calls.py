@@ -90,6 +90,8 @@ class ProviderCalls:
     store: RunStore
     chains: dict[str, list[Link]]
     executor: Executor = field(factory=InProcess)
+    #: The items (stage, index) whose result a provider made in this run (not found in the store).
+    made: set[tuple[str, int]] = field(factory=set)
 
     @classmethod
     def build(
@@ -153,11 +155,15 @@ class ProviderCalls:
         validate: Callable[[Any, Any], str | None],
         key_ignore: frozenset[str] = frozenset(),
         queued: bool = True,
+        first: Callable[[Any], Awaitable[Any]] | None = None,
     ) -> tuple[R, str]:
         """Get the result for ``request`` from the store or from the first provider of the chain that makes it.
 
         ``queued=False``: the call does not wait for one of the provider's ``concurrency`` slots
-        (the soundtrack, one call per run, mixed beside the segments that fill them)."""
+        (the soundtrack, one call per run, mixed beside the segments that fill them).
+        ``first``: the first attempt of the chain's first provider awaits ``first(request)`` (its
+        ``out_path`` set) instead of calling ``method`` (a soundtrack streamed as the scenes were
+        placed); its retries and the other providers call ``method``."""
         links = self.chains[kind]
         keys = [self.store.key(link.name, link.fingerprint, request, ignore=key_ignore) for link in links]
         for link, key in zip(links, keys, strict=True):
@@ -166,17 +172,20 @@ class ProviderCalls:
                 self._done(stage, index, link, key, started=None)
                 return hit, link.name
         causes: list[str] = []
+        prepared = [first]
         for position, (link, key) in enumerate(zip(links, keys, strict=True)):
             started = self._begin(stage, index, link, key)
 
-            async def invoke(link: Link = link) -> Any:
+            async def invoke(link: Link = link, position: int = position) -> Any:
                 link.calls += 1
                 out = self.store.temp_path(suffix)
+                asked = attrs.evolve(request, out_path=out)
+                ready = prepared.pop() if position == 0 and prepared else None
                 with collect_usage() as usage:
                     try:
-                        return await self.executor.call(
-                            link.provider, method, attrs.evolve(request, out_path=out), kind=kind
-                        )
+                        if ready is not None:
+                            return await ready(asked)
+                        return await self.executor.call(link.provider, method, asked, kind=kind)
                     finally:
                         _add(link.usage, usage)
 
@@ -208,6 +217,8 @@ class ProviderCalls:
         """Journal and announce a finished item; ``started`` is None for a result found in the store."""
         if started is None:
             link.cached += 1
+        else:
+            self.made.add((stage, index))
         self.store.mark(stage, index, "done", link.name, key)
         seconds = 0.0 if started is None else time.monotonic() - started
         self.ctx.emit(

@@ -6,6 +6,7 @@ Every request and result is a frozen attrs class. Paths are absolute. Times are 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -191,6 +192,17 @@ class SoundtrackRequest:
 
 
 @frozen
+class SoundtrackStart:
+    """A soundtrack to stream as the scenes are placed (``SoundtrackStreamer``): what is known
+    before the first one. The stream may write its file at ``out_path`` (a fresh path in the run's
+    ``tmp/``, with the suffix of the container to write) until ``finish`` gives the whole timeline."""
+
+    music: Path | None
+    render: RenderSpec
+    out_path: Path
+
+
+@frozen
 class Soundtrack:
     """The encoded soundtrack of a video, as measured on disk."""
 
@@ -288,6 +300,38 @@ class SoundtrackMixer(Protocol):
 
     async def mix_soundtrack(self, request: SoundtrackRequest) -> Soundtrack:
         """Write the soundtrack of ``request`` to ``request.out_path``."""
+        ...
+
+
+@runtime_checkable
+class SoundtrackStream(Protocol):
+    """A soundtrack being made while the scenes are placed (see ``SoundtrackStreamer``)."""
+
+    async def add(self, narration: Narration, end: float) -> None:
+        """Scene placed: its ``narration`` at its start, its slot ending at ``end`` seconds (the next
+        scene's start). Called in timeline order; returns without waiting for the audio work."""
+        ...
+
+    async def finish(self, request: SoundtrackRequest) -> Soundtrack:
+        """The whole timeline is known: write the soundtrack of ``request`` to ``request.out_path``,
+        the one ``mix_soundtrack(request)`` would write."""
+        ...
+
+
+@runtime_checkable
+class SoundtrackStreamer(Protocol):
+    """What a composer with ``mix_soundtrack`` may add: the soundtrack made as the scenes are placed.
+
+    When the first composer of the chain has it, the runner opens the stream once a scene's voice
+    is freshly made (not on a run that finds its voices stored), calls ``add`` for each scene as its
+    start becomes known, then asks for the soundtrack as for ``mix_soundtrack``, with the same
+    ``SoundtrackRequest`` and cache key, by awaiting ``finish`` for the first attempt (retries call
+    ``mix_soundtrack``). A stored soundtrack is used without ``finish``. Leaving the context without
+    ``finish`` (a stored result, an error, a cancelled run) must stop the work and leave no file.
+    """
+
+    def stream_soundtrack(self, start: SoundtrackStart) -> AbstractAsyncContextManager[SoundtrackStream]:
+        """A stream for a soundtrack that starts as ``start`` says, open while the context is."""
         ...
 
 

@@ -46,6 +46,11 @@ _DECLARED = (
     ),
     OptionalMember("mix_soundtrack", None, "composers only: mix the soundtrack while segments still render"),
     OptionalMember(
+        "stream_soundtrack",
+        None,
+        "composers with mix_soundtrack only: make the soundtrack as the scenes are placed",
+    ),
+    OptionalMember(
         "check_render", None, "composers only: check the brief's render settings before any paid call"
     ),
     OptionalMember(

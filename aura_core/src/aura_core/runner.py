@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import math
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import anyio
 from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from attrs import define, evolve, field
 from loguru import logger
 
@@ -35,11 +37,15 @@ from aura_core.contract import (
     Soundtrack,
     SoundtrackMixer,
     SoundtrackRequest,
+    SoundtrackStart,
+    SoundtrackStream,
     Speech,
     SpeechRequest,
     Video,
 )
 from aura_core.events import SceneTimed, StageFinished, StageStarted
+from aura_core.executor import InProcess
+from aura_core.members import optional_member
 from aura_core.planning import ScriptPlan, draft_scene
 from aura_core.specs import BriefFile, RenderSpec
 from aura_core.store import RunStore
@@ -165,6 +171,17 @@ def mixes_soundtrack(calls: ProviderCalls) -> bool:
     return bool(links) and all(isinstance(link.provider, SoundtrackMixer) for link in links)
 
 
+def streams_soundtrack(calls: ProviderCalls) -> bool:
+    """Whether the soundtrack can be made as the scenes are placed: the composers mix soundtracks,
+    the first of the chain streams them (``SoundtrackStreamer``) and its calls run in this process."""
+    links = calls.chains["composer"]
+    return (
+        mixes_soundtrack(calls)
+        and callable(optional_member(links[0].provider, "stream_soundtrack"))
+        and isinstance(calls.executor, InProcess)
+    )
+
+
 def assembly_request(
     spec: BriefFile,
     segments: tuple[Segment, ...],
@@ -243,6 +260,8 @@ class Runner:
     #: set once the script is done and every scene is voiced (the whole timeline is known)
     _timeline_known: anyio.Event = field(factory=anyio.Event, init=False)
     _soundtrack: Soundtrack | None = field(default=None, init=False)
+    #: each scene's index as it is placed, for the streamed soundtrack (closed once the timeline is known)
+    _placements: MemoryObjectSendStream[int] | None = field(default=None, init=False)
 
     def _slot(self, index: int) -> _Slot:
         if index not in self._slots:
@@ -272,7 +291,10 @@ class Runner:
         )
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._script, send)
-            if self.streaming and mixes_soundtrack(self.calls):
+            if self.streaming and streams_soundtrack(self.calls):
+                self._placements, placements = anyio.create_memory_object_stream[int](math.inf)
+                tg.start_soon(self._streamed_soundtrack, placements)
+            elif self.streaming and mixes_soundtrack(self.calls):
                 tg.start_soon(self._early_soundtrack)
             async with receive:
                 if self.streaming:
@@ -350,6 +372,8 @@ class Runner:
                 before = self._slots[self._placed - 1]
                 placed.start_frames = before.start_frames + before.frames
             placed.placed.set()
+            if self._placements is not None:
+                self._placements.send_nowait(self._placed)
             self._placed += 1
         self._check_timeline()
         self.stages.item_done("voice")
@@ -366,25 +390,61 @@ class Runner:
         """Set ``_timeline_known`` once the scene count is known and every scene is placed."""
         if self._count is not None and self._placed >= self._count:
             self._timeline_known.set()
+            if self._placements is not None:
+                self._placements.close()
 
     def _timeline(self) -> tuple[tuple[Narration, ...], float]:
         """Every scene's narration at its start, and the timeline's end, in seconds."""
         fps = self.ctx.spec.render.fps
         slots = [self._slots[i] for i in range(self._count or 0)]
-        narration = tuple(
-            Narration(speech=s.speech, start=s.start_frames / fps, text=s.draft.narration)
-            for s in slots
-            if s.speech is not None and s.draft is not None
-        )
+        narration = tuple(self._narration(s) for s in slots if s.speech is not None and s.draft is not None)
         end = slots[-1].start_frames + slots[-1].frames if slots else 0
         return narration, end / fps
+
+    def _narration(self, slot: _Slot) -> Narration:
+        """A placed scene's narration at its start on the timeline."""
+        assert slot.speech is not None and slot.draft is not None
+        return Narration(
+            speech=slot.speech, start=slot.start_frames / self.ctx.spec.render.fps, text=slot.draft.narration
+        )
 
     async def _early_soundtrack(self) -> None:
         await self._timeline_known.wait()
         if self._count:
             await self._make_soundtrack()
 
-    async def _make_soundtrack(self) -> None:
+    async def _streamed_soundtrack(self, placements: MemoryObjectReceiveStream[int]) -> None:
+        """The soundtrack made as the scenes are placed (``SoundtrackStreamer``), from the first scene
+        whose voice was made in this run: a run that finds its voices stored finds its soundtrack
+        stored too, and streams nothing."""
+        spec = self.ctx.spec
+        composer = self.calls.chains["composer"][0].provider
+        fps = spec.render.fps
+        async with AsyncExitStack() as stack:
+            stream: SoundtrackStream | None = None
+            async with placements:
+                async for index in placements:
+                    if stream is None:
+                        if ("voice", index) not in self.calls.made:
+                            continue
+                        out = self.store.temp_path(soundtrack_suffix(spec.render))
+                        start = SoundtrackStart(music=spec.render.music, render=spec.render, out_path=out)
+                        opened: SoundtrackStream = await stack.enter_async_context(
+                            composer.stream_soundtrack(start)
+                        )
+                        stream = opened
+                        self.stages.begin("soundtrack")
+                        scenes = range(index + 1)  # the scenes placed before it too
+                    else:
+                        scenes = range(index, index + 1)
+                    for placed in scenes:
+                        slot = self._slots[placed]
+                        end = (slot.start_frames + slot.frames) / fps
+                        await stream.add(self._narration(slot), end)
+            if self._count:
+                await self._make_soundtrack(stream)
+
+    async def _make_soundtrack(self, stream: SoundtrackStream | None = None) -> None:
         spec = self.ctx.spec
         narration, duration = self._timeline()
         self.stages.begin("soundtrack")
@@ -400,6 +460,7 @@ class Runner:
             # Beside the segments, not queued behind them: one light call per run, which would
             # otherwise wait for the last segments and then run alone while the cores idle.
             queued=False,
+            first=None if stream is None else stream.finish,
         )
         self.stages.item_done("soundtrack")
 

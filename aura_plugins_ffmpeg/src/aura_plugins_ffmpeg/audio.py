@@ -1,11 +1,16 @@
-"""The soundtrack graph: narration laid at its scene starts, music ducked under it, loudness normalised."""
+"""The soundtrack graph: narration laid at its scene starts, music ducked under it, loudness normalised.
+
+The graph reads its timeline on stdin (``Track``): the narration, and with music the music's gain
+beside it (its fades), so it needs no end time and can start before the timeline is known.
+"""
 
 from __future__ import annotations
 
+import array
 import itertools
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,30 +26,30 @@ MUSIC_FADE = 2.0
 TRUE_PEAK = -1.5
 
 
-def _samples(seconds: float) -> int:
+def samples(seconds: float) -> int:
+    """``seconds`` as a whole number of samples at ``SAMPLE_RATE``."""
     return round(seconds * SAMPLE_RATE)
 
 
 #: One second of silence as f32le mono samples (written in pieces of at most this size).
 _SILENCE = bytes(4 * SAMPLE_RATE)
-#: ffmpeg-python input options of the narration track piped on stdin: f32le mono at 48 kHz.
-NARRATION_INPUT: Mapping[str, Any] = {"f": "f32le", "ar": SAMPLE_RATE, "ac": 1}
 
 
-def _silence(samples: int) -> Iterator[bytes]:
-    size = 4 * samples
+def _silence(count: int) -> Iterator[bytes]:
+    """``count`` samples of silence, a second at most at a time."""
+    size = 4 * count
     while size > 0:
         piece = min(size, len(_SILENCE))
         yield _SILENCE[:piece]
         size -= piece
 
 
-def _decoded(path: Path, samples: int) -> Iterator[bytes]:
-    """The first ``samples`` samples of ``path`` as f32le mono 48 kHz (decoded and resampled by PyAV,
+def _decoded(path: Path, count: int) -> Iterator[bytes]:
+    """The first ``count`` samples of ``path`` as f32le mono 48 kHz (decoded and resampled by PyAV,
     one frame at a time), padded with silence when the file is shorter."""
     import av  # imported here: ``import aura_plugins_ffmpeg.plugin`` stays cheap
 
-    left = samples
+    left = count
     try:
         with av.open(str(path)) as container:
             if not container.streams.audio:
@@ -64,54 +69,183 @@ def _decoded(path: Path, samples: int) -> Iterator[bytes]:
     yield from _silence(left)
 
 
-def narration_samples(narration: Sequence[Narration], total: float) -> Iterator[bytes]:
-    """The narration track as f32le mono 48 kHz bytes, ``total`` seconds long: each speech at its
-    ``start`` (sample-exact), cut at the next one's start, silence between.
+@frozen
+class _Slot:
+    """One speech on the track: its file, and the samples ``[start, end)`` it fills (cut at ``end``)."""
 
-    Blocking (iterated in a worker thread while ffmpeg reads it on stdin): one frame of one speech
-    is in memory at a time, however many scenes there are, and ffmpeg has a single narration input
-    (two scenes sharing one speech file simply read it twice).
+    path: Path
+    start: int
+    end: int
+
+
+class Track:
+    """The soundtrack's timeline as f32le samples at 48 kHz for the graph's stdin, written as it
+    grows: each speech at its start (sample-exact), cut at the next one's start, silence between;
+    with music, two channels, the second being the music's gain (``gain``: its fades).
+
+    ``place`` adds a scene as the runner places it, ``close`` gives the timeline's end; ``chunks``
+    writes what is known so far. A fade-out needs the end, so with music the last ``MUSIC_FADE``
+    seconds wait for ``close``, and nothing is written before the timeline reaches four fades (the
+    fades are a quarter of a shorter video). Blocking (iterated in a worker thread while ffmpeg
+    reads it): one frame of one speech is in memory at a time, however many scenes there are.
     """
-    items = sorted(narration, key=lambda n: n.start)
-    end = _samples(total)
-    at = 0
-    for i, item in enumerate(items):
-        slot_start = min(_samples(item.start), end)
-        slot_end = min(_samples(items[i + 1].start) if i + 1 < len(items) else end, end)
-        if slot_end <= slot_start:
-            continue
-        yield from _silence(slot_start - at)
-        yield from _decoded(item.speech.path, slot_end - slot_start)
-        at = slot_end
-    yield from _silence(end - at)
+
+    def __init__(self, music: bool) -> None:
+        """An empty timeline; ``music``: whether the graph mixes music (two channels)."""
+        self.music = music
+        self.at = 0  # samples written
+        self._slots: list[_Slot] = []
+        self._next = 0  # the first slot not written to its end
+        self._end = 0  # the placed timeline's end, in samples
+        self._total: int | None = None
+        self._speech: Iterator[bytes] | None = None  # the slot being written: its decoder
+        self._left = b""  # decoded bytes past what could be written yet
+
+    @classmethod
+    def of(cls, narration: Sequence[Narration], total: float, music: bool) -> Track:
+        """The whole timeline of a request: ``narration`` (in any order) and its end."""
+        track = cls(music)
+        items = sorted(narration, key=lambda n: n.start)
+        for item, after in zip(items, [*items[1:], None], strict=True):
+            track.place(item, total if after is None else after.start)
+        track.close(total)
+        return track
+
+    @property
+    def end(self) -> int:
+        """The placed timeline's end, in samples."""
+        return self._end
+
+    def place(self, narration: Narration, end: float) -> None:
+        """Add a speech at ``narration.start`` whose slot ends at ``end`` seconds (the next scene's
+        start). Slots come in order: one that starts before the last one's end is cut to start there."""
+        if self._total is not None:
+            raise ValueError("the track is closed")
+        stop = max(samples(end), self._end)
+        start = min(max(samples(narration.start), self._end), stop)
+        if stop > start:
+            self._slots.append(_Slot(narration.speech.path, start, stop))
+        self._end = stop
+
+    def close(self, total: float) -> None:
+        """The timeline ends at ``total`` seconds: every sample can be written now."""
+        self._total = max(samples(total), self.at)
+
+    @property
+    def fade(self) -> int:
+        """The music's fade in and out, in samples (known once the timeline reaches four fades)."""
+        whole = self._total if self._total is not None else self._end
+        return max(1, min(samples(MUSIC_FADE), whole // 4))
+
+    def ready(self) -> int:
+        """How far the track can be written now, in samples."""
+        if self._total is not None:
+            return self._total
+        if not self.music:
+            return self._end
+        if self._end < 4 * samples(MUSIC_FADE):
+            return self.at
+        return max(self.at, self._end - samples(MUSIC_FADE))
+
+    def gain(self, start: int, stop: int) -> array.array[float]:
+        """The music's gain at samples ``[start, stop)``: a linear fade in from 0, a linear fade out
+        to the end (``afade``'s ``tri`` curve), 1 between."""
+        fade = self.fade
+        total = self._total
+        values = array.array("f", [1.0]) * (stop - start)
+        for n in range(start, min(stop, fade)):
+            values[n - start] = n / fade
+        if total is not None:
+            for n in range(max(start, total - fade), stop):
+                values[n - start] *= (total - n) / fade
+        return values
+
+    def chunks(self) -> Iterator[bytes]:
+        """The samples from where the last call stopped up to ``ready()`` (one channel, or the
+        narration and the music's gain interleaved)."""
+        until = self.ready()
+        for mono in self._narration(until):
+            count = len(mono) // 4
+            if not self.music:
+                yield mono
+                continue
+            both = array.array("f", bytes(8 * count))
+            both[0::2] = array.array("f", mono)
+            both[1::2] = self.gain(self.at - count, self.at)
+            yield both.tobytes()
+
+    def _narration(self, until: int) -> Iterator[bytes]:
+        """The narration's samples from ``at`` up to ``until`` (advancing ``at``)."""
+        while self.at < until:
+            while self._next < len(self._slots) and self._slots[self._next].end <= self.at:
+                self._next += 1
+            slot = self._slots[self._next] if self._next < len(self._slots) else None
+            if slot is None or slot.start > self.at:
+                quiet = min(until, slot.start if slot is not None else until) - self.at
+                data = _SILENCE[: 4 * min(quiet, SAMPLE_RATE)]
+            else:
+                data = self._speech_bytes(slot, until)
+            self.at += len(data) // 4
+            yield data
+
+    def _speech_bytes(self, slot: _Slot, until: int) -> bytes:
+        """The next bytes of ``slot``'s speech, at most up to ``until``."""
+        if self._speech is None:
+            self._speech = _decoded(slot.path, slot.end - slot.start)
+        data = self._left or next(self._speech, b"")
+        if not data:  # the decoder ended exactly at the slot's end
+            data = bytes(4 * (slot.end - self.at))
+        room = 4 * (min(until, slot.end) - self.at)
+        data, self._left = data[:room], data[room:]
+        if self.at + len(data) // 4 >= slot.end:
+            self.finish_speech()
+        return data
+
+    def finish_speech(self) -> None:
+        """Close the speech being decoded (its file), if any."""
+        if self._speech is not None:
+            close = getattr(self._speech, "close", None)
+            if close is not None:
+                close()
+        self._speech, self._left = None, b""
 
 
-def narration_track() -> Any:
-    """The narration piped on stdin (see ``narration_samples``) as a stream with exact timestamps."""
-    source = ffmpeg.input("pipe:", **NARRATION_INPUT).audio
+def _narration(source: Any) -> Any:
+    """The narration channel of the track on stdin, mono with exact timestamps."""
     return source.filter("aformat", sample_fmts="fltp", channel_layouts="mono").filter("asetpts", "N/SR/TB")
 
 
-def soundtrack(total: float, music: Path | None, music_volume: float) -> Any:
-    """The stereo mix: the narration (on stdin), plus ``music`` looped to length, faded, and ducked
-    under the voice."""
-    voice = narration_track().filter("aformat", channel_layouts="stereo")
-    if music is None or music_volume <= 0:
-        return voice
-    fade = min(MUSIC_FADE, total / 4)
+def with_music(music: Path | None, music_volume: float) -> bool:
+    """Whether the mix has a music bed (and its ``Track`` the music's gain beside the narration)."""
+    return music is not None and music_volume > 0
+
+
+def soundtrack(music: Path | None, music_volume: float) -> Any:
+    """The stereo mix of the ``Track`` on stdin: the narration, plus ``music`` looped, faded (by the
+    track's second channel) and ducked under the voice. The graph ends with the track."""
+    bed_too = with_music(music, music_volume)
+    track = ffmpeg.input("pipe:", f="f32le", ar=SAMPLE_RATE, ac=2 if bed_too else 1).audio
+    if music is None or not bed_too:
+        return _narration(track).filter("aformat", channel_layouts="stereo")
+    channels = track.filter_multi_output("asplit", 2)
+    voice = _narration(channels[0].filter("channelmap", map="FL-FC", channel_layout="mono"))
+    voice = voice.filter("aformat", channel_layouts="stereo")
+    fades = (
+        channels[1]
+        .filter("channelmap", map="FR-FL|FR-FR", channel_layout="stereo")
+        .filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
+    )
     bed = (
         ffmpeg.input(str(music), stream_loop=-1)
         .audio.filter("aresample", SAMPLE_RATE)
         .filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
-        .filter("atrim", end_sample=_samples(total))
         .filter("asetpts", "N/SR/TB")
         .filter("volume", f"{music_volume:.4f}")
-        .filter("afade", type="in", start_time=0, duration=f"{fade:.3f}")
-        .filter("afade", type="out", start_time=f"{max(total - fade, 0):.3f}", duration=f"{fade:.3f}")
     )
+    faded = ffmpeg.filter([bed, fades], "amultiply")  # ends with the track
     split = voice.filter_multi_output("asplit", 2)
     ducked = ffmpeg.filter(
-        [bed, split[1]], "sidechaincompress", threshold=0.02, ratio=10, attack=20, release=400, makeup=1
+        [faded, split[1]], "sidechaincompress", threshold=0.02, ratio=10, attack=20, release=400, makeup=1
     )
     return ffmpeg.filter([split[0], ducked], "amix", inputs=2, duration="first", normalize=0)
 

@@ -41,14 +41,17 @@ async def mix(request: SoundtrackRequest, *, exe: str, threads: int) -> Soundtra
     with tempfile.TemporaryDirectory(prefix=".aura-soundtrack-", dir=out.parent) as tmp:
         # Pass one: mix the soundtrack once to a WAV and measure its loudness on the way.
         mix_wav = Path(tmp) / "mix.wav"
-        # The narration is one track piped on stdin: one input however many scenes there are.
-        graph = audio.measure_graph(audio.soundtrack(request.duration, music, render.music_volume), mix_wav)
+        # The timeline is one track piped on stdin: one input however many scenes there are.
+        graph = audio.measure_graph(audio.soundtrack(music, render.music_volume), mix_wav)
+        track = audio.Track.of(
+            request.narration, request.duration, music=audio.with_music(music, render.music_volume)
+        )
         stderr = await binary.run(
             binary.command(exe, graph.compile(), loglevel="info", threads=threads),
             what="mix the soundtrack",
-            feed=audio.narration_samples(request.narration, request.duration),
+            feed=track.chunks(),
         )
-        levelling = await _levelling(exe, mix_wav, audio.parse_measurement(stderr), render.loudness)
+        levelling = await levelling_of(exe, mix_wav, audio.parse_measurement(stderr), render.loudness)
         # Pass two: level and encode.
         sound = audio.level(ffmpeg.input(str(mix_wav)).audio, levelling)
         codec = OPUS if is_webm(out) else AAC
@@ -71,7 +74,7 @@ LIMITED_TOLERANCE = 0.1
 LIMITED_TRIALS = 3
 
 
-async def _levelling(
+async def levelling_of(
     exe: str, wav: Path, measured: audio.Loudness | None, target: float
 ) -> audio.Levelling | None:
     """How to bring the mix in ``wav`` (measured as ``measured``) to ``target`` LUFS under the
