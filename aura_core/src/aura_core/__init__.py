@@ -8,6 +8,7 @@ from loguru import logger
 from aura_core.contract import (
     AssemblyRequest,
     Availability,
+    Clip,
     Composer,
     Illustrator,
     ImageRequest,
@@ -28,6 +29,7 @@ from aura_core.contract import (
     Speech,
     SpeechRequest,
     Video,
+    Visual,
     Voice,
     WordTiming,
 )
@@ -82,6 +84,7 @@ __all__ = [
     "BriefError",
     "BriefFile",
     "CallPolicy",
+    "Clip",
     "Composer",
     "Event",
     "Executor",
@@ -125,6 +128,7 @@ __all__ = [
     "SystemProfile",
     "UserError",
     "Video",
+    "Visual",
     "Voice",
     "VoiceSpec",
     "WordTiming",
