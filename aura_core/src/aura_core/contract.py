@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Any, Protocol, TypeAlias, runtime_checkable
+from typing import Any, Protocol, TypeAlias, TypeVar, runtime_checkable
 
 from attrs import field, frozen
 
+from aura_core.settings import structure_settings
 from aura_core.specs import Brief, PlanSpec, RenderSpec, VoiceSpec
+
+T = TypeVar("T")
 
 
 @frozen
@@ -27,11 +30,21 @@ class ProviderSettings:
     """The ``[providers.<name>]`` table of a brief, handed to a provider's optional ``configure``.
 
     ``values`` are the keys as the user wrote them (the core's own resilience keys removed);
-    ``base_dir`` is the brief's folder, for resolving relative paths with ``path()``.
+    ``base_dir`` is the brief's folder, for resolving relative paths with ``path()``;
+    ``provider`` is the provider's name, which ``structure()`` puts in its messages.
     """
 
     values: Mapping[str, Any] = field(factory=dict)
     base_dir: Path = field(factory=Path.cwd)
+    provider: str = ""
+
+    def structure(self, cls: type[T], *, current: T | None = None) -> T:
+        """The table read into the settings class ``cls`` (see ``aura_core.setting``): every problem is
+        one line of a ``BriefError`` (``providers.<name>.<key>: …``); a key left out takes its value from
+        ``current`` when given, else the field's default."""
+        return structure_settings(
+            cls, self.values, provider=self.provider, base_dir=self.base_dir, current=current
+        )
 
     def path(self, key: str) -> Path | None:
         """The setting ``key`` as a path resolved from the brief's folder, or None when unset."""
@@ -271,7 +284,8 @@ class Video:
 
 @runtime_checkable
 class Provider(Protocol):
-    """What every provider has. Optional: ``check()``, ``fingerprint()``, ``concurrency``, ``configure()``."""
+    """What every provider has. Optional: ``check()``, ``fingerprint()``, ``concurrency``, ``settings``,
+    ``configure()`` and the rest of ``OPTIONAL_MEMBERS``."""
 
     kind: str
     name: str
