@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aura_core import ImageRequest, ProviderSettings, UserError
+from aura_core import ImageRequest, UserError
+from aura_core.testing import configured
 from aura_plugins_local.cards import CardsIllustrator, font_path
 from aura_plugins_local.folder import FolderIllustrator, pick_image
 
@@ -83,7 +84,7 @@ def _media(folder: Path) -> None:
 async def test_folder_picks_by_keywords_and_crops_to_the_aspect(tmp_path: Path) -> None:
     """The file sharing most keywords with the scene is used, cropped and scaled to the asked size."""
     _media(tmp_path / "media")
-    folder = FolderIllustrator().configure(ProviderSettings({"path": "media"}, tmp_path))
+    folder = configured(FolderIllustrator(), {"path": "media"}, tmp_path)
     request = _request(tmp_path / "out.png", 180, 320, heading="Flowers in the meadow")
     picture = await folder.generate(request)
     with Image.open(picture.path) as image:
@@ -106,8 +107,26 @@ def test_folder_tie_break_is_deterministic_by_seed(tmp_path: Path) -> None:
 
 def test_folder_missing_or_empty_is_a_user_error(tmp_path: Path) -> None:
     """A missing folder, or one without pictures, raises UserError naming the folder."""
-    with pytest.raises(UserError, match="is not a folder"):
-        FolderIllustrator().configure(ProviderSettings({"path": "nowhere"}, tmp_path))
+    with pytest.raises(UserError, match=r"^providers\.folder\.path: .*nowhere is not a folder$"):
+        configured(FolderIllustrator(), {"path": "nowhere"}, tmp_path)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(UserError, match="no pictures"):
-        FolderIllustrator().configure(ProviderSettings({"path": "empty"}, tmp_path))
+    with pytest.raises(UserError, match=r"^providers\.folder\.path: no pictures \(.*\) in .*empty$"):
+        configured(FolderIllustrator(), {"path": "empty"}, tmp_path)
+
+
+def test_folder_without_a_path_or_with_a_wrong_key_says_what_to_write(tmp_path: Path) -> None:
+    """The folder is required: a brief that names the provider without it stops before any call."""
+    with pytest.raises(UserError) as caught:
+        configured(FolderIllustrator(), {"pth": "media"}, tmp_path)
+    assert str(caught.value).splitlines() == [
+        'providers.folder.path: required setting is missing: the folder of your pictures, like path = "media"',
+        "providers.folder.pth: unknown setting (did you mean path?); expected one of path",
+    ]
+
+
+def test_cards_take_no_settings(tmp_path: Path) -> None:
+    """Cards declare no settings: any key but the middleware's is refused by the core, by name."""
+    cards = CardsIllustrator()
+    assert configured(cards, {"timeout": 5}, tmp_path) is cards
+    with pytest.raises(UserError, match=r"^providers\.cards: this provider takes no settings, got colour$"):
+        configured(cards, {"colour": "red"}, tmp_path)

@@ -124,10 +124,11 @@ async def test_piper_model_setting_selects_a_voice_file_and_bad_settings_are_use
     tmp_path: Path,
 ) -> None:
     """``model`` by path speaks with that file even under another voice name; bad settings name the key."""
-    from aura_core import ProviderSettings, UserError
+    from aura_core import UserError
+    from aura_core.testing import configured
     from aura_plugins_local.piper_voice import bundled_model
 
-    voice = PiperVoiceProvider().configure(ProviderSettings({"model": str(bundled_model())}, tmp_path))
+    voice = configured(PiperVoiceProvider(), {"model": str(bundled_model())}, tmp_path)
     request = SpeechRequest(
         text="Hello.", voice=VoiceSpec(name="custom"), language="en", out_path=tmp_path / "m.wav"
     )
@@ -135,9 +136,24 @@ async def test_piper_model_setting_selects_a_voice_file_and_bad_settings_are_use
     assert speech.duration > 0.3
     assert speech.voice == "joe"  # the voice of en_US-joe-medium.onnx, named from Piper's file naming
     with pytest.raises(UserError, match=r"providers\.piper\.model"):
-        PiperVoiceProvider().configure(ProviderSettings({"model": "missing.onnx"}, tmp_path))
+        configured(PiperVoiceProvider(), {"model": "missing.onnx"}, tmp_path)
     with pytest.raises(UserError, match="voice_id"):
-        PiperVoiceProvider().configure(ProviderSettings({"voice_id": "x"}, tmp_path))
+        configured(PiperVoiceProvider(), {"voice_id": "x"}, tmp_path)
+    with pytest.raises(UserError) as caught:
+        configured(
+            PiperVoiceProvider(),
+            {"model": "missing.onnx", "sentence_pause": 5, "length_scale": "slow", "voice_id": "x"},
+            tmp_path,
+        )
+    assert str(caught.value).splitlines() == [
+        f"providers.piper.model: {tmp_path / 'missing.onnx'} needs both the .onnx file and its .onnx.json beside it",
+        "providers.piper.sentence_pause: expected a number from 0 to 3, got 5",
+        "providers.piper.length_scale: expected a number from 0.3 to 3, got 'slow'",
+        "providers.piper.voice_id: unknown setting; expected one of model, sentence_pause, length_scale",
+    ]
+    slow = configured(PiperVoiceProvider(), {"length_scale": 2, "sentence_pause": 0}, tmp_path)
+    assert (slow.length_scale, slow.sentence_pause, slow.model) == (2.0, 0.0, None)
+    assert slow.fingerprint() != PiperVoiceProvider().fingerprint()
 
 
 BEES = "honeybees share the way to flowers with a dance that tells their sisters how far to fly"

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from aura_core import Brief, PlanSpec, ProviderSettings, ScriptRequest, UserError
+from aura_core import Brief, PlanSpec, ScriptRequest, UserError
+from aura_core.testing import configured
 from aura_plugins_local.scriptfile import ScriptFileWriter, parse_script
 
 GOOD = """# Bees
@@ -27,7 +28,7 @@ The length of the waggle tells how far to fly.
 async def test_scriptfile_yields_the_users_scenes_relative_to_the_brief(tmp_path: Path) -> None:
     """The file named by ``path`` (relative to the brief) gives its scenes, whatever scene_count says."""
     (tmp_path / "script.md").write_text(GOOD, encoding="utf-8")
-    writer = ScriptFileWriter().configure(ProviderSettings({"path": "script.md"}, tmp_path))
+    writer = configured(ScriptFileWriter(), {"path": "script.md"}, tmp_path)
     request = ScriptRequest(brief=Brief(topic="bees"), plan=PlanSpec(), scene_count=9, word_target=500)
     drafts = [d async for d in writer.write_script(request)]
     assert [d.heading for d in drafts] == ["The dance", "The distance"]
@@ -77,8 +78,11 @@ async def test_missing_and_non_utf8_files_are_user_errors(tmp_path: Path) -> Non
 
 def test_unknown_setting_is_rejected(tmp_path: Path) -> None:
     """A misspelt setting raises UserError naming it."""
-    with pytest.raises(UserError, match=r"unknown setting.*paht"):
-        ScriptFileWriter().configure(ProviderSettings({"paht": "x.md"}, tmp_path))
+    with pytest.raises(
+        UserError,
+        match=r"^providers\.scriptfile\.paht: unknown setting \(did you mean path\?\); expected one of path$",
+    ):
+        configured(ScriptFileWriter(), {"paht": "x.md"}, tmp_path)
 
 
 @pytest.mark.anyio

@@ -8,6 +8,7 @@ from loguru import logger
 from aura_core.contract import (
     AssemblyRequest,
     Availability,
+    Clip,
     Composer,
     Illustrator,
     ImageRequest,
@@ -31,6 +32,7 @@ from aura_core.contract import (
     Speech,
     SpeechRequest,
     Video,
+    Visual,
     Voice,
     WordTiming,
 )
@@ -50,6 +52,7 @@ from aura_core.events import (
     StageStarted,
 )
 from aura_core.executor import Executor, InProcess
+from aura_core.filework import write_in_thread
 from aura_core.hookspecs import hookimpl
 from aura_core.http_failures import TRANSIENT_STATUSES, http_failure, is_transient_status, retry_after_header
 from aura_core.loader import load_brief, parse_brief
@@ -58,6 +61,7 @@ from aura_core.members import OPTIONAL_MEMBERS, OptionalMember, optional_member
 from aura_core.pipeline import Pipeline
 from aura_core.planning import ScriptPlan, plan_script
 from aura_core.resilience import CallPolicy
+from aura_core.settings import Secret, secret, setting, settings_keys, structure_settings
 from aura_core.specs import (
     Brief,
     BriefFile,
@@ -85,6 +89,7 @@ __all__ = [
     "BriefError",
     "BriefFile",
     "CallPolicy",
+    "Clip",
     "Composer",
     "Event",
     "Executor",
@@ -116,6 +121,7 @@ __all__ = [
     "ScriptPlan",
     "ScriptRequest",
     "ScriptWriter",
+    "Secret",
     "Segment",
     "SegmentRequest",
     "Soundtrack",
@@ -131,6 +137,7 @@ __all__ = [
     "SystemProfile",
     "UserError",
     "Video",
+    "Visual",
     "Voice",
     "VoiceSpec",
     "WordTiming",
@@ -147,5 +154,10 @@ __all__ = [
     "retry_after_header",
     "retry_after_seconds",
     "route_stdlib_logging",
+    "secret",
+    "setting",
+    "settings_keys",
+    "structure_settings",
     "word_unit",
+    "write_in_thread",
 ]

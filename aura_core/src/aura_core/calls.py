@@ -24,6 +24,7 @@ from aura_core.executor import Executor, InProcess
 from aura_core.members import optional_member
 from aura_core.registry import ProviderRegistry
 from aura_core.resilience import POLICY_KEYS, Breaker, CallPolicy, Exhausted, Guard, policy_for
+from aura_core.settings import with_settings
 from aura_core.specs import KINDS
 from aura_core.store import RunStore
 from aura_core.usage import collect_usage
@@ -70,11 +71,21 @@ PRICE_KEY = "price"
 
 
 def configure(provider: Any, settings: Mapping[str, Any], base_dir: Path) -> Any:
-    """Hand the provider its ``[providers.<name>]`` table (the middleware's own keys and the price hint removed)."""
+    """Hand the provider its ``[providers.<name>]`` table (the middleware's own keys and the price hint removed).
+
+    A provider with ``configure`` is handed the table; one whose ``settings`` is an attrs instance gets
+    a copy with the table read into that class; one with neither refuses any key.
+    """
     values = {k: v for k, v in settings.items() if k not in POLICY_KEYS and k != PRICE_KEY}
+    handed = ProviderSettings(values=values, base_dir=base_dir, provider=str(provider.name))
     method = optional_member(provider, "configure")
     if callable(method):
-        return method(ProviderSettings(values=values, base_dir=base_dir))
+        return method(handed)
+    declared = optional_member(provider, "settings")
+    if declared is not None and attrs.has(type(declared)):
+        if not values:
+            return provider  # nothing to change: an app's own settings stay as it set them
+        return with_settings(provider, handed.structure(type(declared), current=declared))
     if values:
         raise UserError(
             f"providers.{provider.name}: this provider takes no settings, got {', '.join(values)}"

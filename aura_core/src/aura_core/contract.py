@@ -8,11 +8,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeAlias, TypeVar, runtime_checkable
 
 from attrs import field, frozen
 
+from aura_core.settings import structure_settings
 from aura_core.specs import Brief, PlanSpec, RenderSpec, VoiceSpec
+
+T = TypeVar("T")
 
 
 @frozen
@@ -28,11 +31,21 @@ class ProviderSettings:
     """The ``[providers.<name>]`` table of a brief, handed to a provider's optional ``configure``.
 
     ``values`` are the keys as the user wrote them (the core's own resilience keys removed);
-    ``base_dir`` is the brief's folder, for resolving relative paths with ``path()``.
+    ``base_dir`` is the brief's folder, for resolving relative paths with ``path()``;
+    ``provider`` is the provider's name, which ``structure()`` puts in its messages.
     """
 
     values: Mapping[str, Any] = field(factory=dict)
     base_dir: Path = field(factory=Path.cwd)
+    provider: str = ""
+
+    def structure(self, cls: type[T], *, current: T | None = None) -> T:
+        """The table read into the settings class ``cls`` (see ``aura_core.setting``): every problem is
+        one line of a ``BriefError`` (``providers.<name>.<key>: …``); a key left out takes its value from
+        ``current`` when given, else the field's default."""
+        return structure_settings(
+            cls, self.values, provider=self.provider, base_dir=self.base_dir, current=current
+        )
 
     def path(self, key: str) -> Path | None:
         """The setting ``key`` as a path resolved from the brief's folder, or None when unset."""
@@ -99,7 +112,13 @@ class Speech:
 
 @frozen
 class ImageRequest:
-    """Make a ``width`` x ``height`` picture for ``prompt`` at ``out_path`` (PNG)."""
+    """Make a ``width`` x ``height`` visual for ``prompt`` at ``out_path``: a picture (PNG), or a moving clip.
+
+    ``duration`` is how long the scene's slot needs filling, in seconds: estimated from the narration's
+    words when the scene is first known, exact once it is voiced; 0 when unknown. ``clips`` says whether
+    the composer can take a moving clip (a ``Clip``); when it is False an illustrator returns a ``Picture``.
+    An illustrator written before clips existed reads neither and keeps working unchanged.
+    """
 
     prompt: str
     negative_prompt: str
@@ -109,17 +128,50 @@ class ImageRequest:
     seed: int
     out_path: Path
     heading: str = ""
+    duration: float = 0.0
+    clips: bool = False
 
 
 @frozen
 class Picture:
-    """A picture on disk, where it came from and under which licence."""
+    """A picture on disk, where it came from and under which licence.
+
+    ``author`` and ``link`` credit the picture's maker and its page when the source asks for attribution.
+    """
 
     path: Path
     width: int
     height: int
     source: str
     license: str
+    author: str = ""
+    link: str = ""
+
+
+@frozen
+class Clip:
+    """A moving clip on disk for a scene, as measured: ``width`` x ``height`` pixels, ``duration`` seconds
+    at ``fps`` frames per second (the average rate of a variable-rate file).
+
+    The composer plays it from ``start`` seconds into the file, cut to the scene's slot; scales and crops
+    it to fill the frame; conforms it to the video's frame rate; and drops its sound. ``source``,
+    ``license``, ``author`` and ``link`` credit it as for a ``Picture``.
+    """
+
+    path: Path
+    width: int
+    height: int
+    duration: float
+    fps: float
+    source: str
+    license: str
+    start: float = 0.0
+    author: str = ""
+    link: str = ""
+
+
+Visual: TypeAlias = Picture | Clip
+"""What an illustrator returns and a segment shows: a still picture or a moving clip."""
 
 
 @frozen
@@ -142,16 +194,17 @@ class Scene:
 
 @frozen
 class SegmentRequest:
-    """Render ``scene``'s slot: its picture in motion, ending in the transition to ``next_picture``.
+    """Render ``scene``'s slot: its visual in motion, ending in the transition to ``next_picture``.
 
-    ``next_picture`` is None for the last scene. ``picture`` is None when no picture could be made:
-    the composer then draws a background of its own.
+    ``next_picture`` is None for the last scene. ``picture`` is None when no visual could be made:
+    the composer then draws a background of its own. Either may be a ``Clip`` only when the composer
+    takes clips.
     """
 
     scene: Scene
     speech: Speech
-    picture: Picture | None
-    next_picture: Picture | None
+    picture: Visual | None
+    next_picture: Visual | None
     render: RenderSpec
     out_path: Path
     scene_count: int = 1
@@ -243,7 +296,8 @@ class Video:
 
 @runtime_checkable
 class Provider(Protocol):
-    """What every provider has. Optional: ``check()``, ``fingerprint()``, ``concurrency``, ``configure()``."""
+    """What every provider has. Optional: ``check()``, ``fingerprint()``, ``concurrency``, ``settings``,
+    ``configure()`` and the rest of ``OPTIONAL_MEMBERS``."""
 
     kind: str
     name: str

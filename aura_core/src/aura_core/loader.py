@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import errno
 import math
-import re
 import stat
 import tomllib
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import cattrs
 from attrs import evolve
-from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
+from aura_core._converters import base_converter, messages, one_of
 from aura_core.errors import BriefError
 from aura_core.planning import SECONDS_PER_SCENE
 from aura_core.specs import (
@@ -43,82 +42,15 @@ _TABLES = ("brief", "plan", "voice", "render", "providers")
 #: The largest brief file read (1 MiB): a brief is a few hundred bytes; anything far larger is a wrong path.
 MAX_BRIEF_BYTES = 1024 * 1024
 
-_converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
-
-
-def _structure_float(value: Any, _type: type) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"expected a number, got {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"expected a finite number, got {value!r}")
-    return float(value)
-
-
-def _structure_int(value: Any, _type: type) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"expected a whole number, got {value!r}")
-    return value
-
-
-def _structure_str(value: Any, _type: type) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"expected text, got {value!r}")
-    return value
-
-
-def _structure_path(value: Any, _type: type) -> Path:
-    text = _structure_str(value, str)
-    if len(text) > 4096:  # PATH_MAX on Linux: no file can have a longer name
-        raise ValueError(f"must be at most 4,096 characters, got {len(text):,}")
-    found = control_character(text)
-    if found is not None:
-        raise ValueError(f"must not contain control characters, got {found}")
-    return Path(text)
-
-
-_converter.register_structure_hook(float, _structure_float)
-_converter.register_structure_hook(int, _structure_int)
-_converter.register_structure_hook(str, _structure_str)
-_converter.register_structure_hook(Path, _structure_path)
-
-
-def _messages(exc: BaseException, path: str) -> list[str]:
-    """Flatten a cattrs validation error tree into ``path: problem`` lines."""
-    if isinstance(exc, ForbiddenExtraKeysError):
-        return [
-            f"{path}.{key}: unknown key" if path else f"{key}: unknown key"
-            for key in sorted(exc.extra_fields)
-        ]
-    if isinstance(exc, ClassValidationError | IterableValidationError):
-        lines: list[str] = []
-        with_notes, without = exc.group_exceptions()
-        for inner, note in with_notes:
-            name = getattr(note, "name", None)
-            index = getattr(note, "index", None)
-            sub = f"{path}.{name}" if name is not None else f"{path}[{index}]"
-            lines.extend(_messages(inner, sub.lstrip(".")))
-        for inner in without:
-            lines.extend(_messages(inner, path))
-        return lines
-    if isinstance(exc, KeyError):
-        return [f"{path}: required key is missing"]
-    text = str(exc)
-    attrs_validator = re.match(r"^'?(\w+)'? (must .*?)(?:: (.*))?$", text)
-    if isinstance(exc, ValueError) and attrs_validator:
-        name, rule, got = attrs_validator.groups()
-        return [f"{path}.{name}: {rule}" + (f", got {got}" if got else "")]
-    if isinstance(exc, TypeError) and "missing" in text and "required" in text:
-        field = text.rsplit("'", 2)[-2] if "'" in text else "?"
-        return [f"{path}.{field}: required key is missing".lstrip(".")]
-    if isinstance(exc, ValueError) and "is not in" in text:
-        return [f"{path}: {text}"]
-    return [f"{path}: {text}" if path else text]
+_converter = base_converter()
 
 
 def _literal_problems(table: str, raw: Mapping[str, Any], cls: type) -> list[tuple[str, str]]:
-    """Readable messages for Literal fields (cattrs' own say only 'not in literal')."""
-    import typing
+    """The keys of ``raw`` whose value is not one of their Literal field's choices, with their lines.
 
+    Found before structuring so that the table's attrs validators still run on the other keys:
+    one bad choice must not hide a second problem in the same table.
+    """
     problems = []
     hints = typing.get_type_hints(cls)
     for key, value in raw.items():
@@ -126,8 +58,7 @@ def _literal_problems(table: str, raw: Mapping[str, Any], cls: type) -> list[tup
         if typing.get_origin(hint) is typing.Literal:
             allowed = typing.get_args(hint)
             if value not in allowed:
-                message = f"{table}.{key}: expected one of {', '.join(map(str, allowed))}, got {value!r}"
-                problems.append((key, message))
+                problems.append((key, f"{table}.{key}: {one_of(allowed, value)}"))
     return problems
 
 
@@ -141,7 +72,7 @@ def _structure_table(table: str, raw: Any, cls: type, problems: list[str]) -> An
         # Bad literal values are already reported: structure the rest to find every other problem too.
         value: Any = _converter.structure({k: v for k, v in raw.items() if k not in dict(literal)}, cls)
     except Exception as exc:  # noqa: BLE001 - every validation failure becomes a message line
-        problems.extend(_messages(exc, table))
+        problems.extend(messages(exc, table))
         return None
     return None if literal else value
 

@@ -63,6 +63,11 @@ _DECLARED = (
         by_kind=DEFAULT_CONCURRENCY,
     ),
     OptionalMember(
+        "settings",
+        None,
+        "an instance of an attrs settings class: the core reads the brief's [providers.<name>] table into it",
+    ),
+    OptionalMember(
         "configure",
         None,
         "configure(settings) -> a configured copy from the brief's [providers.<name>] table",

@@ -146,7 +146,7 @@ def classify(exc: BaseException) -> Transient | None:
     return None
 
 
-def _retry_wait(exc: Exception) -> bool | float:
+def _retry_wait(exc: BaseException) -> bool | float:
     """stamina's backoff hook: the wait the guard chose for a ``Transient``; no retry for anything else."""
     if isinstance(exc, Transient) and exc.wait is not None:
         return exc.wait

@@ -26,7 +26,7 @@ import anyio
 import ffmpeg
 from attrs import frozen
 
-from aura_core import Narration, Picture, ProviderError, SegmentRequest
+from aura_core import Narration, ProviderError, SegmentRequest, Visual
 from aura_plugins_ffmpeg import allocator, binary, captions
 from aura_plugins_ffmpeg.encoders import Encoder
 from aura_plugins_ffmpeg.motion import (
@@ -276,7 +276,7 @@ async def render(
         following = NextFrame(index + 1)
         own_ready = anyio.Event()
 
-        async def still_of(picture: Picture | None, at: int, *, own: bool, alone: bool = False) -> Sampler:
+        async def still_of(picture: Visual | None, at: int, *, own: bool, alone: bool = False) -> Sampler:
             """Scene ``at``'s still, from ``stills`` (decoded here if no other segment has or is)."""
             path = picture.path if picture is not None else None
             load = functools.partial(load_still, exe, path, at, request, factor)

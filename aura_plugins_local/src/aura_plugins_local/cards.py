@@ -15,11 +15,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import anyio
-import anyio.lowlevel
-
-from aura_core import ImageRequest, Picture, ProviderError, ProviderSettings, record_usage
-from aura_plugins_local.settings import reject_unknown
+from aura_core import ImageRequest, Picture, ProviderError, record_usage, write_in_thread
 
 if TYPE_CHECKING:
     from PIL import Image, ImageDraw, ImageFont
@@ -160,11 +156,6 @@ class CardsIllustrator:
     deterministic = True  # the same request gives the same picture: a bad one is not retried
     concurrency = 2
 
-    def configure(self, settings: ProviderSettings) -> CardsIllustrator:
-        """Cards take no settings; any key is a mistake."""
-        reject_unknown(self.name, settings, [])
-        return self
-
     def fingerprint(self) -> str:
         """The drawing code's version: bump it when cards change."""
         return "cards/1"
@@ -174,24 +165,15 @@ class CardsIllustrator:
         if request.width < 16 or request.height < 16:
             raise ProviderError(f"cards: {request.width}x{request.height} is too small", transient=False)
 
-        def render() -> None:
+        def render(path: Path) -> tuple[int, int]:
             image = draw_card(
                 request.prompt, request.heading, request.style, request.seed, request.width, request.height
             )
-            request.out_path.parent.mkdir(parents=True, exist_ok=True)
-            image.save(request.out_path, format="PNG", compress_level=1)
+            image.save(path, format="PNG", compress_level=1)
+            return image.size
 
-        try:
-            await anyio.to_thread.run_sync(render)
-            await anyio.lowlevel.checkpoint()  # a cancellation during the drawing thread lands here
-        except BaseException:
-            request.out_path.unlink(missing_ok=True)
-            raise
+        width, height = await write_in_thread(request.out_path, render)
         record_usage(images=1)
-        from PIL import Image  # already loaded by draw_card
-
-        with Image.open(request.out_path) as saved:
-            width, height = saved.size
         return Picture(
             path=request.out_path, width=width, height=height, source="cards", license="CC0 (generated)"
         )

@@ -11,11 +11,17 @@ import hashlib
 import re
 from pathlib import Path
 
-import anyio
-import anyio.lowlevel
+from attrs import frozen
 
-from aura_core import ImageRequest, Picture, ProviderError, ProviderSettings, UserError
-from aura_plugins_local.settings import reject_unknown
+from aura_core import (
+    ImageRequest,
+    Picture,
+    ProviderError,
+    ProviderSettings,
+    UserError,
+    setting,
+    write_in_thread,
+)
 from aura_plugins_local.template import keywords
 
 #: File name endings read as pictures.
@@ -36,16 +42,29 @@ def _variants(word: str) -> set[str]:
     return forms
 
 
-def list_images(folder: Path) -> list[Path]:
-    """The pictures directly inside ``folder``, sorted by name; ``UserError`` when there are none."""
+def _pictures(folder: Path) -> list[Path]:
+    """The pictures directly inside ``folder``, sorted by name; ``ValueError`` saying why there are none."""
     if not folder.is_dir():
-        raise UserError(f"providers.folder.path: {folder} is not a folder")
+        raise ValueError(f"{folder} is not a folder")
     images = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not images:
-        raise UserError(
-            f"providers.folder.path: no pictures ({', '.join(sorted(IMAGE_SUFFIXES))}) in {folder}"
-        )
+        raise ValueError(f"no pictures ({', '.join(sorted(IMAGE_SUFFIXES))}) in {folder}")
     return images
+
+
+def list_images(folder: Path) -> list[Path]:
+    """The pictures directly inside ``folder``, sorted by name; ``UserError`` when there are none."""
+    try:
+        return _pictures(folder)
+    except ValueError as error:
+        raise UserError(f"providers.folder.path: {error}") from None
+
+
+@frozen
+class FolderSettings:
+    """The ``[providers.folder]`` table: the folder is required, and must hold pictures."""
+
+    path: Path = setting(check=_pictures, help='the folder of your pictures, like path = "media"')
 
 
 def pick_image(images: list[Path], text: str, seed: int) -> Path:
@@ -77,13 +96,12 @@ class FolderIllustrator:
         self.path = path
 
     def configure(self, settings: ProviderSettings) -> FolderIllustrator:
-        """A folder illustrator reading the folder named by the ``path`` setting (relative to the brief)."""
-        reject_unknown(self.name, settings, ["path"])
-        path = settings.path("path")
-        if path is None:
-            raise UserError('providers.folder.path: set path = "media" to the folder of your pictures')
-        list_images(path)
-        return FolderIllustrator(path)
+        """A folder illustrator reading the folder of the required ``path`` setting (relative to the brief).
+
+        Its own ``configure``, not a declared ``settings`` member, because a provider with declared
+        settings and no table is used as it is: this one must refuse to start without a folder.
+        """
+        return FolderIllustrator(settings.structure(FolderSettings).path)
 
     def fingerprint(self) -> str:
         """The folder and the names, sizes and times of its pictures: adding a picture changes choices."""
@@ -108,7 +126,7 @@ class FolderIllustrator:
                 transient=False,
             )
 
-        def render() -> Path:
+        def render(out_path: Path) -> Path:
             from PIL import Image, ImageOps  # imported on first use, in the worker thread
 
             chosen = pick_image(list_images(folder), f"{request.heading} {request.prompt}", request.seed)
@@ -122,18 +140,10 @@ class FolderIllustrator:
                     f"{chosen}: picture too large to open safely ({error}); shrink it or move it out of {folder}"
                 ) from None
             fitted = ImageOps.fit(picture, (request.width, request.height), Image.Resampling.LANCZOS)
-            request.out_path.parent.mkdir(parents=True, exist_ok=True)
-            fitted.save(request.out_path, format="PNG", compress_level=1)
+            fitted.save(out_path, format="PNG", compress_level=1)
             return chosen
 
-        try:
-            chosen = await anyio.to_thread.run_sync(render)
-            await anyio.lowlevel.checkpoint()  # a cancellation during the thread lands here
-        except BaseException:
-            request.out_path.unlink(missing_ok=True)
-            raise
-        if not request.out_path.is_file():
-            raise ProviderError(f"folder: {request.out_path} was not written", transient=False)
+        chosen = await write_in_thread(request.out_path, render)
         return Picture(
             path=request.out_path,
             width=request.width,

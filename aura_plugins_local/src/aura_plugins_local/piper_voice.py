@@ -23,20 +23,19 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import anyio
-import anyio.lowlevel
+import attrs
+from attrs import frozen
 
 from aura_core import (
     Availability,
     ProviderError,
-    ProviderSettings,
     Speech,
     SpeechRequest,
-    UserError,
     WordTiming,
     record_usage,
+    setting,
+    write_in_thread,
 )
-from aura_plugins_local.settings import reject_unknown
 
 if TYPE_CHECKING:
     import numpy as np
@@ -222,7 +221,6 @@ def _synthesize_file(
     gap = np.zeros(round(pause * sample_rate), dtype="<i2").tobytes()
     words: list[WordTiming] = []
     offset = 0  # samples written so far
-    out_path.parent.mkdir(parents=True, exist_ok=True)
     with wave.open(str(out_path), "wb") as wav:
         wav.setnchannels(1)
         wav.setsampwidth(2)
@@ -250,6 +248,25 @@ def _synthesize_file(
     return Speech(path=out_path, duration=duration, sample_rate=sample_rate, words=tuple(words), voice=name)
 
 
+def _voice_files(model: Path) -> None:
+    """A ``ValueError`` unless ``model`` is a file with its ``.onnx.json`` beside it."""
+    if not (model.is_file() and Path(f"{model}.json").is_file()):
+        raise ValueError(f"{model} needs both the .onnx file and its .onnx.json beside it")
+
+
+@frozen
+class PiperSettings:
+    """The ``[providers.piper]`` table, read by the core."""
+
+    model: Path | None = setting(
+        None, check=_voice_files, help="a Piper .onnx voice file; default: the bundled joe"
+    )
+    sentence_pause: float = setting(0.25, between=(0, 3), help="seconds of silence between sentences")
+    length_scale: float = setting(
+        NARRATION_LENGTH_SCALE, between=(0.3, 3), help="Piper's length scale at rate 1.0: higher is slower"
+    )
+
+
 class PiperVoiceProvider:
     """kind ``tts``, name ``piper``: offline neural speech with estimated word timings."""
 
@@ -267,27 +284,22 @@ class PiperVoiceProvider:
         sentence_pause: float = 0.25,
         length_scale: float = NARRATION_LENGTH_SCALE,
     ) -> None:
-        self.model = model
-        self.sentence_pause = sentence_pause
-        self.length_scale = length_scale
+        self.settings = PiperSettings(model, sentence_pause, length_scale)
 
-    def configure(self, settings: ProviderSettings) -> PiperVoiceProvider:
-        """A voice using the ``model`` (.onnx path), ``sentence_pause`` (s) and ``length_scale`` settings."""
-        reject_unknown(self.name, settings, ["model", "sentence_pause", "length_scale"])
-        model = settings.path("model")
-        if model is not None and not (model.is_file() and Path(f"{model}.json").is_file()):
-            raise UserError(
-                f"providers.piper.model: {model} needs both the .onnx file and its .onnx.json beside it"
-            )
-        pause = settings.values.get("sentence_pause", self.sentence_pause)
-        if isinstance(pause, bool) or not isinstance(pause, int | float) or not 0 <= pause <= 3:
-            raise UserError(
-                f"providers.piper.sentence_pause: expected seconds between 0 and 3, got {pause!r}"
-            )
-        scale = settings.values.get("length_scale", self.length_scale)
-        if isinstance(scale, bool) or not isinstance(scale, int | float) or not 0.3 <= scale <= 3:
-            raise UserError(f"providers.piper.length_scale: expected a number from 0.3 to 3, got {scale!r}")
-        return PiperVoiceProvider(model, float(pause), float(scale))
+    @property
+    def model(self) -> Path | None:
+        """The voice file of the ``model`` setting; None: the bundled joe voice."""
+        return self.settings.model
+
+    @property
+    def sentence_pause(self) -> float:
+        """Seconds of silence between sentences."""
+        return self.settings.sentence_pause
+
+    @property
+    def length_scale(self) -> float:
+        """Piper's length scale at ``VoiceSpec.rate`` 1.0."""
+        return self.settings.length_scale
 
     def _voice(self) -> tuple[Path, str]:
         """The model file that speaks and its voice's name: the ``model`` setting, else the bundled joe.
@@ -326,19 +338,8 @@ class PiperVoiceProvider:
         model, name = self._voice()
         length_scale = self.length_scale / request.voice.rate
         record_usage(characters=len(request.text))
-        try:
-            speech = await anyio.to_thread.run_sync(
-                _synthesize_file,
-                model,
-                name,
-                request.text,
-                length_scale,
-                self.sentence_pause,
-                request.out_path,
-            )
-            # A cancellation that arrived while the thread worked is delivered here, so no result escapes it.
-            await anyio.lowlevel.checkpoint()
-            return speech
-        except BaseException:
-            request.out_path.unlink(missing_ok=True)
-            raise
+        speech = await write_in_thread(
+            request.out_path,
+            lambda path: _synthesize_file(model, name, request.text, length_scale, self.sentence_pause, path),
+        )
+        return attrs.evolve(speech, path=request.out_path)

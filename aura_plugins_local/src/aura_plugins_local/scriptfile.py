@@ -22,8 +22,7 @@ from pathlib import Path
 import anyio
 from attrs import frozen
 
-from aura_core import ProviderSettings, SceneDraft, ScriptRequest, UserError
-from aura_plugins_local.settings import reject_unknown
+from aura_core import SceneDraft, ScriptRequest, UserError, setting
 
 _VISUAL = re.compile(r"^\[\s*visual\s*:\s*(?P<text>.*?)\s*\]\s*$", re.IGNORECASE)
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
@@ -124,6 +123,13 @@ def read_script(path: Path) -> ParsedScript:
     return parse_script(text, name)
 
 
+@frozen
+class ScriptFileSettings:
+    """The ``[providers.scriptfile]`` table, read by the core."""
+
+    path: Path | None = setting(None, help='the Markdown script file, like path = "script.md"')
+
+
 class ScriptFileWriter:
     """kind ``llm``, name ``scriptfile``: yields the scenes of the user's Markdown script file."""
 
@@ -135,12 +141,12 @@ class ScriptFileWriter:
     concurrency = 4
 
     def __init__(self, path: Path | None = None) -> None:
-        self.path = path
+        self.settings = ScriptFileSettings(path)
 
-    def configure(self, settings: ProviderSettings) -> ScriptFileWriter:
-        """A writer reading the file named by the ``path`` setting, relative to the brief."""
-        reject_unknown(self.name, settings, ["path"])
-        return ScriptFileWriter(settings.path("path"))
+    @property
+    def path(self) -> Path | None:
+        """The script file (the ``path`` setting, resolved from the brief's folder), or None when unset."""
+        return self.settings.path
 
     def fingerprint(self) -> str:
         """The file's path and content hash: editing the script re-makes what depends on it."""
@@ -161,4 +167,4 @@ class ScriptFileWriter:
             yield scene
 
 
-__all__ = ["ParsedScript", "ScriptFileWriter", "parse_script", "read_script"]
+__all__ = ["ParsedScript", "ScriptFileSettings", "ScriptFileWriter", "parse_script", "read_script"]

@@ -1,5 +1,6 @@
 """Test helpers for aura and for third-party plugin authors: fake providers of every kind and the contract suite."""
 
+from aura_core.testing.configuring import configured
 from aura_core.testing.contract import (
     CHECKS,
     CheckResult,
@@ -35,6 +36,7 @@ __all__ = [
     "Faults",
     "check_provider",
     "collect_usage",
+    "configured",
     "fake_providers",
     "probe_entry_point",
     "write_gradient_png",
