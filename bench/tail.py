@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,13 @@ TIMES: dict[str, list[float]] = {}
 
 #: Wall seconds of the soundtrack's ffmpeg passes in the current run, by what each pass does.
 PASSES: dict[str, float] = {}
-SOUNDTRACK_PASSES = ("mix the soundtrack", "measure the limited soundtrack", "encode the soundtrack")
+SOUNDTRACK_PASSES = (
+    "measure the soundtrack's start",
+    "encode the streamed soundtrack",
+    "mix the soundtrack",
+    "measure the limited soundtrack",
+    "encode the soundtrack",
+)
 _run = binary.run
 
 
@@ -79,12 +87,25 @@ class StampedIllustrator(FakeIllustrator):
 
 @attrs.frozen
 class StampedComposer(FfmpegComposer):
-    """The real composer, noting when the soundtrack is made."""
+    """The real composer, noting when the soundtrack is made (streamed or in one piece)."""
 
     async def mix_soundtrack(self, request: Any) -> Any:
         made = await super().mix_soundtrack(request)
         SOUNDTRACK[0] = time.perf_counter()
         return made
+
+    @asynccontextmanager
+    async def stream_soundtrack(self, start: Any) -> AsyncIterator[Any]:
+        async with super().stream_soundtrack(start) as stream:
+            finish = stream.finish
+
+            async def stamped(request: Any) -> Any:
+                made = await finish(request)
+                SOUNDTRACK[0] = time.perf_counter()
+                return made
+
+            stream.finish = stamped
+            yield stream
 
 
 def spec_for(scenes: int, seconds: float) -> Any:

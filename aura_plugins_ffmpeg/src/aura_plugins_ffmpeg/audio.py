@@ -10,7 +10,7 @@ import array
 import itertools
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,38 +44,151 @@ def _silence(count: int) -> Iterator[bytes]:
         size -= piece
 
 
-def _decoded(path: Path, count: int) -> Iterator[bytes]:
-    """The first ``count`` samples of ``path`` as f32le mono 48 kHz (decoded and resampled by PyAV,
-    one frame at a time), padded with silence when the file is shorter."""
+#: The narration's sample format in the in-process graphs: f32 mono at 48 kHz.
+_MONO: Mapping[str, str] = {"sample_rates": str(SAMPLE_RATE), "sample_fmts": "flt", "channel_layouts": "mono"}
+
+
+def _filtered(path: Path, filters: Sequence[tuple[str, str]]) -> Iterator[Any]:
+    """The audio of ``path`` decoded by PyAV as f32 mono at 48 kHz, through ``filters`` (name,
+    arguments) in an in-process filter graph, one frame at a time."""
     import av  # imported here: ``import aura_plugins_ffmpeg.plugin`` stays cheap
 
-    left = count
     try:
         with av.open(str(path)) as container:
             if not container.streams.audio:
                 raise ProviderError(f"the speech file {path} has no audio stream", transient=False)
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-            frames = itertools.chain(container.decode(container.streams.audio[0]), [None])
-            for frame in frames:
-                for out in resampler.resample(frame):
-                    # The plane's own bytes (it is padded past the samples): no numpy needed.
-                    data = bytes(memoryview(out.planes[0])[: 4 * min(out.samples, left)])
-                    left -= len(data) // 4
-                    yield data
-                if left <= 0:
-                    return
+            stream = container.streams.audio[0]
+            yield from _graph(
+                lambda graph: graph.add_abuffer(template=stream),
+                filters,
+                itertools.chain(container.decode(stream), [None]),
+            )
     except av.FFmpegError as error:
         raise ProviderError(f"cannot decode the speech file {path}: {error}", transient=False) from error
+
+
+def _through(frames: Sequence[Any], filters: Sequence[tuple[str, str]]) -> Iterator[Any]:
+    """``frames`` (from ``_filtered``) through ``filters`` in a graph of their own."""
+    first = frames[0]
+
+    def source(graph: Any) -> Any:
+        return graph.add(
+            "abuffer",
+            sample_rate=str(SAMPLE_RATE),
+            sample_fmt="flt",
+            channel_layout="mono",
+            time_base=str(first.time_base),
+        )
+
+    return _graph(source, filters, itertools.chain(frames, [None]))
+
+
+def _graph(source: Any, filters: Sequence[tuple[str, str]], frames: Iterable[Any]) -> Iterator[Any]:
+    """The frames out of a graph ``source`` (a function adding the source to a graph) → f32 mono
+    48 kHz → ``filters`` → f32 mono 48 kHz, fed ``frames`` (None last, to flush it)."""
+    import av
+
+    graph = av.filter.Graph()
+    chain = [
+        source(graph),
+        graph.add("aformat", **_MONO),
+        *(graph.add(name, arguments) for name, arguments in filters),
+        graph.add("aformat", **_MONO),  # back to f32 after a filter of its own format (the limiter's)
+        graph.add("abuffersink"),
+    ]
+    for before, after in itertools.pairwise(chain):
+        before.link_to(after)
+    graph.configure()
+    for frame in frames:
+        graph.push(frame)
+        while True:
+            try:
+                yield graph.pull()
+            except (av.BlockingIOError, av.EOFError):
+                break
+
+
+def _decoded(path: Path, count: int, levelling: Levelling | None) -> Iterator[bytes]:
+    """The first ``count`` samples of ``path`` as f32le mono 48 kHz, levelled as ``levelling`` says,
+    padded with silence when the file is shorter."""
+    left = count
+    for frame in _filtered(path, _levelling_filters(levelling)):
+        # The plane's own bytes (it is padded past the samples): no numpy needed.
+        data = bytes(memoryview(frame.planes[0])[: 4 * min(frame.samples, left)])
+        left -= len(data) // 4
+        yield data
+        if left <= 0:
+            return
     yield from _silence(left)
+
+
+def _levelling_filters(levelling: Levelling | None) -> list[tuple[str, str]]:
+    """``level``'s filters (the gain, then the limiter when asked) for an in-process graph."""
+    if levelling is None:
+        return []
+    filters = [("volume", f"volume={levelling.gain:.4f}dB:precision=float")]
+    if levelling.limit:
+        # The mix lays the mono narration on both channels 3 dB down: its peaks there stay under
+        # LIMIT when they stay 3 dB over it here (limited 3 dB down, then brought back up).
+        up = f"level_in={1 / math.sqrt(2):.6f}:level_out={math.sqrt(2):.6f}"
+        settings = ":".join(f"{key}={value}" for key, value in _LIMITER.items())
+        filters.append(("alimiter", f"limit={10 ** (LIMIT / 20):.4f}:{up}:{settings}"))
+    return filters
+
+
+def _measured(frames: Sequence[Any], levelling: Levelling | None) -> tuple[float | None, float]:
+    """The integrated loudness (LUFS, None when silent) and the sample peak (dBFS) of a speech's
+    ``frames`` (from ``_filtered``) levelled as ``levelling`` says (blocking: measured in this process)."""
+    found: Mapping[str, str] = {}
+    measuring = ("ebur128", "metadata=1:peak=sample:framelog=quiet")
+    for frame in _through(frames, [*_levelling_filters(levelling), measuring]) if frames else ():
+        found = frame.metadata or found
+    try:
+        loudness = float(found.get("lavfi.r128.I", "-inf"))
+        peak = float(found.get("lavfi.r128.sample_peak", "0"))
+    except ValueError:
+        return None, -math.inf
+    return (loudness if _audible(loudness) else None), (20 * math.log10(peak) if peak > 0 else -math.inf)
+
+
+#: How much higher (dB) a mono narration's peaks are than on each channel of the mix (3 dB down there).
+_UPMIX = 20 * math.log10(math.sqrt(2))
+#: The most a scene's narration is raised or lowered to reach the target on its own, in dB: a
+#: speech further off than that is noise or near silence, not a voice to bring up.
+NARRATION_GAIN_LIMIT = 20.0
+#: How close to the target a limited speech (or mix) must measure, in LU, and how many measuring
+#: passes may bring it there.
+LIMITED_TOLERANCE = 0.1
+LIMITED_TRIALS = 3
+
+
+def speech_levelling(path: Path, target: float) -> Levelling | None:
+    """How to bring the speech in ``path`` to ``target`` LUFS on its own (None when it is silent):
+    a gain, and the limiter when that gain takes its peaks past ``LIMIT``, the loudness the limiter
+    takes away measured and given back. Blocking: decoded (once) and measured in this process."""
+    frames = list(_filtered(path, []))
+    loudness, peak = _measured(frames, None)
+    if loudness is None:
+        return None
+    gain = max(-NARRATION_GAIN_LIMIT, min(NARRATION_GAIN_LIMIT, target - loudness))
+    levelling = Levelling(gain, peak + gain > LIMIT + _UPMIX)
+    for _ in range(LIMITED_TRIALS if levelling.limit else 0):
+        limited, _peak = _measured(frames, levelling)
+        if limited is None or abs(target - limited) <= LIMITED_TOLERANCE:
+            break
+        levelling = levelling.corrected(limited, target)
+    return levelling
 
 
 @frozen
 class _Slot:
-    """One speech on the track: its file, and the samples ``[start, end)`` it fills (cut at ``end``)."""
+    """One speech on the track: its file, the samples ``[start, end)`` it fills (cut at ``end``), and
+    how it is levelled (``speech_levelling``)."""
 
     path: Path
     start: int
     end: int
+    levelling: Levelling | None
 
 
 class Track:
@@ -102,12 +215,20 @@ class Track:
         self._left = b""  # decoded bytes past what could be written yet
 
     @classmethod
-    def of(cls, narration: Sequence[Narration], total: float, music: bool) -> Track:
-        """The whole timeline of a request: ``narration`` (in any order) and its end."""
+    def of(
+        cls,
+        narration: Sequence[Narration],
+        total: float,
+        music: bool,
+        levellings: Mapping[Path, Levelling | None],
+    ) -> Track:
+        """The whole timeline of a request: ``narration`` (in any order), its end, and how each
+        speech is levelled, by its file."""
         track = cls(music)
         items = sorted(narration, key=lambda n: n.start)
         for item, after in zip(items, [*items[1:], None], strict=True):
-            track.place(item, total if after is None else after.start)
+            end = total if after is None else after.start
+            track.place(item, end, levellings.get(item.speech.path))
         track.close(total)
         return track
 
@@ -116,15 +237,16 @@ class Track:
         """The placed timeline's end, in samples."""
         return self._end
 
-    def place(self, narration: Narration, end: float) -> None:
-        """Add a speech at ``narration.start`` whose slot ends at ``end`` seconds (the next scene's
-        start). Slots come in order: one that starts before the last one's end is cut to start there."""
+    def place(self, narration: Narration, end: float, levelling: Levelling | None = None) -> None:
+        """Add a speech at ``narration.start``, levelled as ``levelling`` says, whose slot ends at
+        ``end`` seconds (the next scene's start). Slots come in order: one that starts before the
+        last one's end is cut to start there."""
         if self._total is not None:
             raise ValueError("the track is closed")
         stop = max(samples(end), self._end)
         start = min(max(samples(narration.start), self._end), stop)
         if stop > start:
-            self._slots.append(_Slot(narration.speech.path, start, stop))
+            self._slots.append(_Slot(narration.speech.path, start, stop, levelling))
         self._end = stop
 
     def close(self, total: float) -> None:
@@ -191,7 +313,7 @@ class Track:
     def _speech_bytes(self, slot: _Slot, until: int) -> bytes:
         """The next bytes of ``slot``'s speech, at most up to ``until``."""
         if self._speech is None:
-            self._speech = _decoded(slot.path, slot.end - slot.start)
+            self._speech = _decoded(slot.path, slot.end - slot.start, slot.levelling)
         data = self._left or next(self._speech, b"")
         if not data:  # the decoder ended exactly at the slot's end
             data = bytes(4 * (slot.end - self.at))
@@ -327,6 +449,9 @@ def _audible(integrated: float) -> bool:
 #: Where the limiter holds sample peaks when the gain alone would pass the true-peak ceiling: half a
 #: dB under it, for the inter-sample overshoot a sample-peak limiter does not see.
 LIMIT = TRUE_PEAK - 0.5
+#: The limiter's other settings: fast attack and release (it touches the peaks alone), its delay
+#: compensated (the output lines up with the input, sample for sample).
+_LIMITER: Mapping[str, str] = {"level": "false", "latency": "true", "attack": "1", "release": "20"}
 
 
 @frozen
@@ -355,9 +480,7 @@ def level(stream: Any, levelling: Levelling | None) -> Any:
     gained = stream.filter("volume", f"{levelling.gain:.2f}dB")
     if not levelling.limit:
         return gained
-    return gained.filter(
-        "alimiter", limit=f"{10 ** (LIMIT / 20):.4f}", level="false", latency="true", attack=1, release=20
-    )
+    return gained.filter("alimiter", limit=f"{10 ** (LIMIT / 20):.4f}", **_LIMITER)
 
 
 def limiter_trial_graph(wav: Path, levelling: Levelling) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import anyio
@@ -19,10 +20,12 @@ from aura_core import (
     SegmentRequest,
     Soundtrack,
     SoundtrackRequest,
+    SoundtrackStart,
+    SoundtrackStream,
     UserError,
     Video,
 )
-from aura_plugins_ffmpeg import assembly, binary, encoders, soundtrack
+from aura_plugins_ffmpeg import assembly, binary, encoders, soundtrack, streamed
 from aura_plugins_ffmpeg.motion import transition_problem
 from aura_plugins_ffmpeg.probe import audio_problem, probe
 from aura_plugins_ffmpeg.segment import SegmentPlan, encoder_threads, render
@@ -148,6 +151,12 @@ class FfmpegComposer:
         """Mix, level and encode the soundtrack to ``request.out_path`` (AAC, or Opus for a ``.webm``);
         the runner calls it while the segments still render (``SoundtrackMixer``)."""
         return await soundtrack.mix(request, exe=self.exe, threads=self.threads)
+
+    def stream_soundtrack(self, start: SoundtrackStart) -> AbstractAsyncContextManager[SoundtrackStream]:
+        """The soundtrack made as the scenes are placed (``SoundtrackStreamer``): one ffmpeg process
+        mixes, levels and encodes each scene as it comes, its gain taken from the first seconds and
+        checked on the whole (see ``streamed``)."""
+        return streamed.stream(start, exe=self.exe, threads=self.threads)
 
     async def assemble(self, request: AssemblyRequest) -> Video:
         """Join the segments (copied), lay the soundtrack, write the caption sidecars and ``request.out_path``."""

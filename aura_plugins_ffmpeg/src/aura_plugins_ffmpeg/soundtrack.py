@@ -5,8 +5,9 @@ render) or by the assembly when it was not made before."""
 
 from __future__ import annotations
 
+import functools
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import anyio
 import ffmpeg
 from loguru import logger
 
-from aura_core import ProviderError, Soundtrack, SoundtrackRequest, UserError
+from aura_core import Narration, ProviderError, Soundtrack, SoundtrackRequest, UserError
 from aura_plugins_ffmpeg import audio, binary
 from aura_plugins_ffmpeg.probe import probe
 
@@ -28,8 +29,16 @@ def is_webm(path: Path) -> bool:
     return path.suffix.lower() in (".webm", ".mkv")
 
 
-async def mix(request: SoundtrackRequest, *, exe: str, threads: int) -> Soundtrack:
-    """Write the soundtrack of ``request`` to ``request.out_path`` and return it as probed."""
+async def mix(
+    request: SoundtrackRequest,
+    *,
+    exe: str,
+    threads: int,
+    levelled: Mapping[Path, audio.Levelling | None] | None = None,
+) -> Soundtrack:
+    """Write the soundtrack of ``request`` to ``request.out_path`` and return it as probed: each
+    scene's narration levelled on its own, then the whole mix to the target. ``levelled``: how the
+    speeches are levelled (``audio.speech_levelling``) where that is known already, by their file."""
     render = request.render
     music = request.music if request.music is not None else render.music
     if music is not None and not music.is_file():
@@ -43,9 +52,9 @@ async def mix(request: SoundtrackRequest, *, exe: str, threads: int) -> Soundtra
         mix_wav = Path(tmp) / "mix.wav"
         # The timeline is one track piped on stdin: one input however many scenes there are.
         graph = audio.measure_graph(audio.soundtrack(music, render.music_volume), mix_wav)
-        track = audio.Track.of(
-            request.narration, request.duration, music=audio.with_music(music, render.music_volume)
-        )
+        levellings = await narration_levellings(request.narration, render.loudness, levelled or {})
+        bed = audio.with_music(music, render.music_volume)
+        track = audio.Track.of(request.narration, request.duration, bed, levellings)
         stderr = await binary.run(
             binary.command(exe, graph.compile(), loglevel="info", threads=threads),
             what="mix the soundtrack",
@@ -68,10 +77,32 @@ async def mix(request: SoundtrackRequest, *, exe: str, threads: int) -> Soundtra
     return Soundtrack(path=out, duration=found.duration)
 
 
+#: How many speeches are measured at once (each in a worker thread: decoding and ``ebur128``).
+MEASURING = 2
+
+
+async def narration_levellings(
+    narration: Sequence[Narration], target: float, known: Mapping[Path, audio.Levelling | None]
+) -> dict[Path, audio.Levelling | None]:
+    """How each speech (by its file) is levelled to ``target`` on its own (``audio.speech_levelling``);
+    the speeches not in ``known`` are measured now."""
+    levellings = dict(known)
+    limiter = anyio.CapacityLimiter(MEASURING)
+
+    async def measure(path: Path) -> None:
+        levellings[path] = await anyio.to_thread.run_sync(
+            audio.speech_levelling, path, target, limiter=limiter
+        )
+
+    missing = sorted({n.speech.path for n in narration} - set(levellings))
+    await binary.together(*(functools.partial(measure, path) for path in missing))
+    return levellings
+
+
 #: How close to the target the limited soundtrack must measure, in LU, and how many measuring
 #: passes may bring it there (each pass costs about 1/200 of the soundtrack's duration).
-LIMITED_TOLERANCE = 0.1
-LIMITED_TRIALS = 3
+LIMITED_TOLERANCE = audio.LIMITED_TOLERANCE
+LIMITED_TRIALS = audio.LIMITED_TRIALS
 
 
 async def levelling_of(
