@@ -12,9 +12,11 @@ import math
 import random
 import struct
 import sys
+import time
 import wave
 import zlib
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
@@ -24,6 +26,7 @@ from aura_core.contract import (
     AssemblyRequest,
     Availability,
     ImageRequest,
+    Narration,
     Picture,
     SceneDraft,
     ScriptRequest,
@@ -31,6 +34,7 @@ from aura_core.contract import (
     SegmentRequest,
     Soundtrack,
     SoundtrackRequest,
+    SoundtrackStart,
     Speech,
     SpeechRequest,
     Video,
@@ -295,6 +299,53 @@ class FakeMixingComposer(FakeComposer):
         request.out_path.write_text(f"soundtrack {request.duration:.3f}s at {starts}\n")
         self._finished("soundtrack")
         return Soundtrack(path=request.out_path, duration=request.duration)
+
+
+@define
+class FakeSoundtrackStream:
+    """One stream of a ``FakeStreamingComposer``: the scenes added, the request finished, whether
+    its context was left. While open it writes a line per scene to ``start.out_path`` (a half file,
+    which leaving the context without ``finish`` removes)."""
+
+    composer: FakeMixingComposer
+    start: SoundtrackStart
+    added: list[tuple[Narration, float]] = field(factory=list)
+    #: when the first scene was added (``time.monotonic``, as events' ``at``)
+    first_added_at: float | None = None
+    finished: SoundtrackRequest | None = None
+    closed: bool = False
+
+    async def add(self, narration: Narration, end: float) -> None:
+        """Note the scene (and write its line)."""
+        if self.first_added_at is None:
+            self.first_added_at = time.monotonic()
+        self.added.append((narration, end))
+        with self.start.out_path.open("a", encoding="utf-8") as half:
+            half.write(f"scene at {narration.start:.3f} to {end:.3f}\n")
+
+    async def finish(self, request: SoundtrackRequest) -> Soundtrack:
+        """The soundtrack ``mix_soundtrack`` makes of ``request`` (one composer call)."""
+        self.finished = request
+        return await self.composer.mix_soundtrack(request)
+
+
+@define
+class FakeStreamingComposer(FakeMixingComposer):
+    """A ``FakeMixingComposer`` that also streams soundtracks (``SoundtrackStreamer``): each stream
+    is kept in ``streams``; its result is the file ``mix_soundtrack`` writes."""
+
+    streams: list[FakeSoundtrackStream] = field(factory=list)
+
+    @asynccontextmanager
+    async def stream_soundtrack(self, start: SoundtrackStart) -> AsyncIterator[FakeSoundtrackStream]:
+        """A stream noting what it is given; leaving it removes its half file."""
+        stream = FakeSoundtrackStream(self, start)
+        self.streams.append(stream)
+        try:
+            yield stream
+        finally:
+            stream.closed = True
+            start.out_path.unlink(missing_ok=True)
 
 
 def fake_providers(latency: float = 0.0) -> list[_Fake]:
