@@ -16,7 +16,8 @@ The checks, in order (a failed ``identity`` check stops the rest):
   returning a list of lines, empty for the sample's render; optional ``deterministic`` and (llm only)
   ``follows_plan`` are ``True`` or ``False``.
 * ``result``: a small ordinary request succeeds (for a composer with ``mix_soundtrack``, a soundtrack
-  too, and an assembly given it); the file is at ``request.out_path``; the result
+  too, and an assembly given it; with ``stream_soundtrack`` too, that soundtrack streamed scene by
+  scene, and a stream left without ``finish`` leaves no file); the file is at ``request.out_path``; the result
   describes what was asked (size, scene, segment count) and passes the core's own validators, as the
   core applies them: a writer with ``follows_plan = False`` (a script the user brought) is held only
   to having scenes, not to the plan's scene count and word target. An llm, tts or image provider
@@ -69,6 +70,8 @@ from aura_core.contract import (
     Soundtrack,
     SoundtrackMixer,
     SoundtrackRequest,
+    SoundtrackStart,
+    SoundtrackStreamer,
     Speech,
     SpeechRequest,
     Video,
@@ -565,6 +568,43 @@ class _Run:
             problems.append(
                 f"the video assembled with a soundtrack lasts {video.duration:.3f} s, its segments {total:.3f} s"
             )
+        if isinstance(self.provider, SoundtrackStreamer):
+            problems += await self._streamed_soundtrack(request)
+        return problems
+
+    async def _streamed_soundtrack(self, request: SoundtrackRequest) -> list[str]:
+        """A composer that streams soundtracks (``SoundtrackStreamer``): the sample's scenes added one
+        by one, ``finish`` writes a soundtrack as long as the timeline at its ``out_path``; a stream
+        left without ``finish`` leaves nothing at its start's ``out_path``."""
+        suffix = soundtrack_suffix(request.render)
+        ordered = sorted(request.narration, key=lambda n: n.start)
+        ends = [*(n.start for n in ordered[1:]), request.duration]
+        asked = evolve(request, out_path=self.sample.path("streamed" + suffix))
+        problems: list[str] = []
+        for finishing in (True, False):
+            start = SoundtrackStart(
+                request.music, request.render, self.sample.path(f"stream-{finishing}" + suffix)
+            )
+            with anyio.fail_after(self.timeout):
+                async with self.provider.stream_soundtrack(start) as stream:
+                    for narration, end in zip(ordered, ends, strict=True):
+                        await stream.add(narration, end)
+                        await anyio.sleep(0.1)  # the scenes come over time, as in a run
+                    made = await stream.finish(asked) if finishing else None
+            if start.out_path.exists():
+                problems.append(
+                    f"stream_soundtrack left {start.out_path.name} behind "
+                    f"({'after finish' if finishing else 'left without finish'})"
+                )
+            if made is None:
+                continue
+            if not isinstance(made, Soundtrack):
+                problems.append(f"finish returned {type(made).__name__}, expected Soundtrack")
+                continue
+            problems += _at_out_path(made.path, asked.out_path)
+            problem = check_soundtrack(made, asked)
+            if problem:
+                problems.append(f"the streamed soundtrack: {problem}")
         return problems
 
     async def decode(self) -> None:
