@@ -10,6 +10,9 @@ so the composer's audio work is what differs between runs. Three runs per row:
 - chain: the latency chain, n × SCRIPT + max(VOICE, PICTURE), when the last result can arrive.
 
 The goal: slow ≤ 1.15 × max(instant, chain), and a tail ≤ 0.5 s for 30 s of audio, ≤ 1 s for 10 minutes.
+The soundtrack's ffmpeg passes are timed around ``binary.run``: streamed (the start measured, then one
+encoder fed scene by scene), or in one piece (mix, limiter trials, encode) when it is not streamed
+or the streamed one is dropped.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from aura_plugins_ffmpeg.composer import FfmpegComposer
 
 SCRIPT, VOICE, PICTURE, CONCURRENCY = 0.4, 0.8, 1.2, 16
 #: When the last voice or picture came back, when the last voice did, and when the soundtrack was
-#: made, in the current run (perf_counter seconds).
+#: made (mixed in one piece or streamed and finished), in the current run (perf_counter seconds).
 LAST: list[float] = [0.0]
 LAST_VOICE: list[float] = [0.0]
 SOUNDTRACK: list[float] = [0.0]
