@@ -21,7 +21,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio
 from attrs import evolve, frozen
@@ -51,8 +51,6 @@ from aura_core.runner import (
 )
 from aura_core.specs import KINDS, BriefFile, SystemProfile
 from aura_core.wordcount import counts_characters
-
-T = TypeVar("T")
 
 #: Characters per planned word, to price a voice before the script exists.
 CHARACTERS_PER_WORD = 6.0
