@@ -10,14 +10,14 @@ import anyio
 import numpy as np
 import pytest
 
-from aura_core import ProviderError, ProviderSettings, SpeechRequest, VoiceSpec
-from aura_core.testing import collect_usage
+from aura_core import ProviderError, SpeechRequest, VoiceSpec
+from aura_core.testing import collect_usage, configured
 from aura_plugins_elevenlabs import ElevenLabsVoice
 
 
 def make_voice(server: Any, **settings: Any) -> ElevenLabsVoice:
     """A provider configured like a brief would, pointed at the local server."""
-    return ElevenLabsVoice().configure(ProviderSettings(values={"base_url": server.base_url, **settings}))
+    return configured(ElevenLabsVoice(), {"base_url": server.base_url, **settings})
 
 
 def request(tmp_path: Path, text: str, name: str = "speech.wav", rate: float = 1.0) -> SpeechRequest:
