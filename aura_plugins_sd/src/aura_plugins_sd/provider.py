@@ -73,7 +73,8 @@ class SDProvider:
         self._backend: Backend | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        """Only the settings travel (to a Ray worker, say): the backend, its locks and a loaded model are rebuilt there."""
+        """Only the settings and the workflow's text travel (to a Ray worker, say): the backend, its locks
+        and a loaded model are rebuilt there."""
         return {"settings": self.settings, "workflow": self.workflow}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
