@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -200,7 +199,6 @@ class DiffusersSettings(_Drawn):
 
 SDSettings = WebUISettings | ComfyUISettings | StabilitySettings | DiffusersSettings
 Backend = Literal["webui", "comfyui", "stability", "diffusers"]
-BACKENDS: tuple[Backend, ...] = typing.get_args(Backend)
 SETTINGS: Mapping[str, type[SDSettings]] = {
     "webui": WebUISettings,
     "comfyui": ComfyUISettings,
