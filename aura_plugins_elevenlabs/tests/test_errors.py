@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from aura_core import ProviderError, ProviderSettings, SpeechRequest, VoiceSpec
+from aura_core import ProviderError, SpeechRequest, VoiceSpec
+from aura_core.testing import configured
 from aura_plugins_elevenlabs import ElevenLabsVoice
 
 TTS = "/v1/text-to-speech/"
@@ -17,7 +18,7 @@ TTS = "/v1/text-to-speech/"
 
 def make_voice(server: Any, **settings: Any) -> ElevenLabsVoice:
     """A provider pointed at the local server."""
-    return ElevenLabsVoice().configure(ProviderSettings(values={"base_url": server.base_url, **settings}))
+    return configured(ElevenLabsVoice(), {"base_url": server.base_url, **settings})
 
 
 def request(tmp_path: Path, text: str = "Hello there.") -> SpeechRequest:
@@ -203,7 +204,7 @@ def closed_port() -> int:
 async def test_unreachable_server_is_a_transient_error(elevenlabs_server: Any, tmp_path: Path) -> None:
     """A refused connection is transient (the core may retry or fall back) and names the address tried."""
     base_url = f"http://127.0.0.1:{closed_port()}"
-    voice = ElevenLabsVoice().configure(ProviderSettings(values={"base_url": base_url}))
+    voice = configured(ElevenLabsVoice(), {"base_url": base_url})
     with pytest.raises(ProviderError) as caught:
         await voice.synthesize(request(tmp_path))
     assert caught.value.transient
@@ -242,11 +243,9 @@ async def test_check_reports_missing_key_unreachable_server_bad_key_and_success(
     assert not unknown_model.ok
     assert "eleven_nonexistent" in unknown_model.detail
 
-    unreachable = (
-        await ElevenLabsVoice()
-        .configure(ProviderSettings(values={"base_url": f"http://127.0.0.1:{closed_port()}"}))
-        .check()
-    )
+    unreachable = await configured(
+        ElevenLabsVoice(), {"base_url": f"http://127.0.0.1:{closed_port()}"}
+    ).check()
     assert not unreachable.ok
     assert "could not talk to" in unreachable.detail.lower()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import wave
 from pathlib import Path
 from typing import Any
@@ -10,14 +11,15 @@ import anyio
 import numpy as np
 import pytest
 
-from aura_core import ProviderError, ProviderSettings, SpeechRequest, VoiceSpec
-from aura_core.testing import collect_usage
+from aura_core import ProviderError, SpeechRequest, VoiceSpec
+from aura_core.testing import collect_usage, configured
 from aura_plugins_elevenlabs import ElevenLabsVoice
+from aura_plugins_elevenlabs import provider as elevenlabs_provider
 
 
 def make_voice(server: Any, **settings: Any) -> ElevenLabsVoice:
     """A provider configured like a brief would, pointed at the local server."""
-    return ElevenLabsVoice().configure(ProviderSettings(values={"base_url": server.base_url, **settings}))
+    return configured(ElevenLabsVoice(), {"base_url": server.base_url, **settings})
 
 
 def request(tmp_path: Path, text: str, name: str = "speech.wav", rate: float = 1.0) -> SpeechRequest:
@@ -210,3 +212,35 @@ async def test_characters_and_estimated_cost_are_recorded(elevenlabs_server: Any
         await make_voice(elevenlabs_server, price_per_1k_characters=0.5).synthesize(request(tmp_path, text))
     assert usage["characters"] == len(text)
     assert usage["cost_usd"] == pytest.approx(len(text) / 1000 * 0.5)
+
+
+@pytest.mark.anyio
+async def test_a_call_cancelled_while_its_wav_is_written_leaves_no_file(
+    elevenlabs_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelled while the worker thread writes the WAV, the call lets the cancellation through and leaves no
+    file, at the speech's path or beside it (it returned its Speech, or kept the file)."""
+    written, release = threading.Event(), threading.Event()
+    write_audio = elevenlabs_provider.write_audio
+
+    def write_then_wait(*args: Any) -> Any:
+        measured = write_audio(*args)
+        written.set()
+        release.wait(30)
+        return measured
+
+    monkeypatch.setattr(elevenlabs_provider, "write_audio", write_then_wait)
+    voice = make_voice(elevenlabs_server)
+    returned: list[Any] = []
+
+    async def call() -> None:
+        returned.append(await voice.synthesize(request(tmp_path, "Bees dance.")))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(call)
+        await anyio.to_thread.run_sync(written.wait, 30)
+        assert [p.suffix for p in tmp_path.iterdir() if "speech" in p.name] == [".wav"]  # being written
+        group.cancel_scope.cancel()
+        release.set()
+    assert returned == []
+    assert [p.name for p in tmp_path.iterdir() if "speech" in p.name] == []
