@@ -313,3 +313,15 @@ def test_a_settings_member_that_is_not_an_attrs_instance_is_not_read_as_declared
     other.settings = {"mine": 1}  # type: ignore[attr-defined]
     with pytest.raises(UserError, match="takes no settings"):
         configure(other, {"colour": "red"}, tmp_path)
+
+
+def test_whole_number_bounds_are_written_in_full() -> None:
+    @frozen
+    class Seeded:
+        seed: int = setting(0, between=(0, 2**32 - 1))
+
+    with pytest.raises(BriefError) as caught:
+        structure_settings(Seeded, {"seed": 2**32}, provider="p", base_dir=Path.cwd())
+    assert str(caught.value).splitlines() == [
+        "providers.p.seed: expected a whole number from 0 to 4294967295, got 4294967296"
+    ]

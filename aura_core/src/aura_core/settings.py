@@ -264,15 +264,20 @@ def _scalar(hint: Any) -> Any:
     return hint
 
 
+def _bound(value: float) -> str:
+    """A range's bound as written: whole numbers in full (4294967295, not 4.29497e+09)."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
 def _expected(hint: Any, rule: Rule) -> str | None:
     """What a value must be, in words, when the rule says more than the type; None when it does not."""
     whole = _scalar(hint) is int
     number = "a whole number" if whole else "a number"
     if rule.between is not None:
         low, high = rule.between
-        return f"{number} from {low:g} to {high:g}"
+        return f"{number} from {_bound(low)} to {_bound(high)}"
     if rule.at_least is not None:
-        return f"{number} of at least {rule.at_least:g}"
+        return f"{number} of at least {_bound(rule.at_least)}"
     if rule.url:
         return 'an http:// or https:// URL like "http://127.0.0.1:8080"'
     return None

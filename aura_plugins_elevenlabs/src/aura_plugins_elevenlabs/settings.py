@@ -16,12 +16,6 @@ DEFAULT_VOICE = "JBFqnCBsd6RMkjVDRZzb"
 SPEED_RANGE = (0.7, 1.2)
 
 
-def _seed(seed: int) -> None:
-    # Not ``between``: its bounds print as "4.29497e+09".
-    if not 0 <= seed < 2**32:
-        raise ValueError(f"expected a whole number from 0 to 4294967295, got {seed!r}")
-
-
 @frozen
 class ElevenLabsSettings:
     """Every setting of the provider, with its default (docs/plugins/elevenlabs.md says what each does)."""
@@ -36,7 +30,7 @@ class ElevenLabsSettings:
     speed: float = setting(1.0, between=SPEED_RANGE)
     use_speaker_boost: bool | None = None
     language: str | None = setting(None, help="an ISO 639-1 code sent as language_code")
-    seed: int | None = setting(None, check=_seed)
+    seed: int | None = setting(None, between=(0, 2**32 - 1))
     base_url: str | None = setting(None, url=True, help="another API address; default: the SDK's")
     api_key: Secret = secret("ELEVENLABS_API_KEY", key="api_key_env")
     timeout: float = setting(120.0, between=(1, 3600), help="seconds per request")
