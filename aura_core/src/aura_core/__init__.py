@@ -5,6 +5,7 @@ Plugins import only the names listed in ``__all__``.
 
 from loguru import logger
 
+from aura_core.audio import AudioDecodeError, DecodedAudio, decode_to_wav
 from aura_core.contract import (
     AssemblyRequest,
     Availability,
@@ -75,6 +76,7 @@ __all__ = [
     "OPTIONAL_MEMBERS",
     "TRANSIENT_STATUSES",
     "AssemblyRequest",
+    "AudioDecodeError",
     "AuraError",
     "Availability",
     "BreakerChanged",
@@ -83,6 +85,7 @@ __all__ = [
     "BriefFile",
     "CallPolicy",
     "Composer",
+    "DecodedAudio",
     "Event",
     "Executor",
     "Fallback",
@@ -129,6 +132,7 @@ __all__ = [
     "VoiceSpec",
     "WordTiming",
     "count_words",
+    "decode_to_wav",
     "hookimpl",
     "http_failure",
     "is_transient_status",

@@ -16,9 +16,17 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.lowlevel
 
-from aura_core import Availability, ProviderError, ProviderSettings, Speech, SpeechRequest, record_usage
+from aura_core import (
+    AudioDecodeError,
+    Availability,
+    ProviderError,
+    ProviderSettings,
+    Speech,
+    SpeechRequest,
+    record_usage,
+)
 from aura_plugins_elevenlabs.alignment import group_words
-from aura_plugins_elevenlabs.audio import AudioFormatError, write_audio
+from aura_plugins_elevenlabs.audio import write_audio
 from aura_plugins_elevenlabs.errors import map_error
 from aura_plugins_elevenlabs.settings import DEFAULT_VOICE, ElevenLabsSettings, parse_settings
 
@@ -255,10 +263,12 @@ class ElevenLabsVoice:
                 if alignment is not None
                 else ()
             )
-        except AudioFormatError as exc:
+        except AudioDecodeError as exc:
             with suppress(OSError):
                 path.unlink()
-            raise ProviderError(f"ElevenLabs returned audio that is not {s.output_format}: {exc}") from None
+            raise ProviderError(
+                f"ElevenLabs returned audio that is not {s.output_format}: {exc.message}", transient=False
+            ) from None
         except ValueError as exc:
             with suppress(OSError):
                 path.unlink()
