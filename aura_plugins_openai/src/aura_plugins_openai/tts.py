@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import partial
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -12,6 +12,7 @@ import anyio.to_thread
 from aura_core import (
     AudioDecodeError,
     Availability,
+    DecodedAudio,
     ProviderError,
     ProviderSettings,
     Speech,
@@ -46,6 +47,11 @@ DEFAULT_VOICE = "alloy"
 
 PCM_SAMPLE_RATE = 24_000
 """OpenAI's ``pcm`` format: raw 16-bit little-endian mono at 24 kHz."""
+
+
+def _measure(path: Path, audio_format: str) -> DecodedAudio:
+    """Decode the speech streamed into ``path`` into a 16-bit mono WAV in its place, measured by its samples."""
+    return decode_to_wav(path, path, pcm_rate=PCM_SAMPLE_RATE if audio_format == "pcm" else None)
 
 
 class OpenAIVoice:
@@ -113,9 +119,7 @@ class OpenAIVoice:
                 async with speech as response, await anyio.open_file(out, "wb") as file:
                     async for chunk in response.iter_bytes():
                         await file.write(chunk)
-            # Whatever the format, the file becomes a 16-bit mono WAV in place, measured by its samples.
-            pcm_rate = PCM_SAMPLE_RATE if s.audio_format == "pcm" else None
-            decoded = await anyio.to_thread.run_sync(partial(decode_to_wav, out, out, pcm_rate=pcm_rate))
+            decoded = await anyio.to_thread.run_sync(_measure, out, s.audio_format)
             # A cancellation that arrived while the thread measured lands here, not after the result.
             await anyio.lowlevel.checkpoint()
         except openai.OpenAIError as error:
@@ -138,5 +142,8 @@ class OpenAIVoice:
         cost = characters * s.price(s.tts_model).characters / 1_000_000
         record_usage(characters=characters, cost_usd=cost)
         return Speech(
-            path=out, duration=decoded.duration, sample_rate=decoded.sample_rate, voice=self.voice_for(request)
+            path=out,
+            duration=decoded.duration,
+            sample_rate=decoded.sample_rate,
+            voice=self.voice_for(request),
         )
