@@ -140,6 +140,9 @@ def test_an_encoded_file_on_disk_is_replaced_by_its_wav(tmp_path: Path) -> None:
     result = decode_to_wav(path, path)
     assert path.read_bytes()[:4] == b"RIFF"
     assert_is_the_tone(result, RATE, 0.0)
+    (tmp_path / "plain").write_bytes(b"")
+    assert path.stat().st_mode == (tmp_path / "plain").stat().st_mode  # the usual permissions
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain", "speech.wav"]
 
 
 def png_bytes() -> bytes:

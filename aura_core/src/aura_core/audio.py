@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+import uuid
 import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,7 +58,7 @@ def decode_to_wav(
     that rate; otherwise its format is found from its bytes. ``out`` may be the source file itself: it is
     replaced only when the whole WAV is written, and on failure nothing is written to it.
     Blocking: call it through ``anyio.to_thread.run_sync``. Raises ``AudioDecodeError`` for audio that
-    cannot be decoded.
+    cannot be decoded, ``ValueError`` for a ``pcm_rate`` or ``pcm_channels`` below 1.
     """
     if (len(source) if isinstance(source, bytes) else _size(source)) == 0:
         raise AudioDecodeError("the audio is empty (0 bytes)")
@@ -86,10 +87,10 @@ def _size(path: Path) -> int:
 def _replacing(out: Path) -> Iterator[IO[bytes]]:
     """A temporary file beside ``out`` that replaces it when the block ends well and is removed otherwise."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
-    part = Path(name)
+    # Opened by name (not mkstemp) so that the WAV gets the usual permissions, not mkstemp's 0600.
+    part = out.with_name(f".{out.name}.{uuid.uuid4().hex}.part")
     try:
-        with os.fdopen(handle, "w+b") as file:
+        with part.open("x+b") as file:
             yield file
         os.replace(part, out)
     except BaseException:
