@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import socket
 import traceback
 from pathlib import Path
@@ -172,7 +173,7 @@ async def test_a_key_echoed_by_the_server_never_appears_in_the_error(
         await make_voice(elevenlabs_server, voice="Rachel").synthesize(request(tmp_path))
 
     # The lookup of the voice name was the first call; the server really received and echoed the key.
-    assert elevenlabs_server.calls("/v1/voices")[0]["key"] == wrong
+    assert elevenlabs_server.calls("/v1/voices")[0].headers.get("xi-api-key") == wrong
     shown = everything_shown(caught.value)
     assert wrong not in shown
     assert "***" in shown
@@ -258,3 +259,22 @@ async def test_check_reports_missing_key_unreachable_server_bad_key_and_success(
     monkeypatch.delenv("ELEVENLABS_API_KEY")
     missing = await make_voice(elevenlabs_server).check()
     assert missing == type(missing)(False, "ELEVENLABS_API_KEY is not set")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("audio", [b"\x13\x37garbled" * 64, b""], ids=["garbled", "empty"])
+async def test_garbled_or_empty_audio_is_one_permanent_line_and_no_file(
+    elevenlabs_server: Any, tmp_path: Path, audio: bytes
+) -> None:
+    """A 200 whose audio does not decode as the format asked for (garbled, or nothing) is a permanent
+    ProviderError of one line naming the format, with no traceback chained and no file left."""
+    alignment = {"characters": [], "character_start_times_seconds": [], "character_end_times_seconds": []}
+    answer = {"audio_base64": base64.b64encode(audio).decode(), "alignment": alignment}
+    elevenlabs_server.fail(TTS, 200, answer)
+    with pytest.raises(ProviderError) as caught:
+        await make_voice(elevenlabs_server, output_format="mp3_44100_128").synthesize(request(tmp_path))
+    error = caught.value
+    assert error.transient is False
+    assert error.message.startswith("ElevenLabs returned audio that is not mp3_44100_128: the audio")
+    assert "\n" not in error.message and error.__cause__ is None and error.__suppress_context__
+    assert list(tmp_path.iterdir()) == []

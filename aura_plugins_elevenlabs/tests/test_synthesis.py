@@ -112,7 +112,7 @@ async def test_mp3_output_is_decoded_into_a_wav_of_the_same_length(
     expected = elevenlabs_server.last_alignment["character_end_times_seconds"][-1] + 0.1
     assert abs(speech.duration - expected) < 0.1  # mp3 frames pad the end by up to one frame and the delay
     assert np.abs(samples).max() > 5000
-    assert elevenlabs_server.calls("/v1/text-to-speech")[0]["query"]["output_format"] == "mp3_22050_32"
+    assert elevenlabs_server.calls("/v1/text-to-speech")[0].args["output_format"] == "mp3_22050_32"
 
 
 @pytest.mark.anyio
@@ -133,16 +133,16 @@ async def test_request_carries_model_format_voice_settings_and_speed_times_rate(
     await voice.synthesize(request(tmp_path, "Schnell!", name="fast.wav", rate=2.0))
 
     first, second = elevenlabs_server.calls("/v1/text-to-speech")
-    assert first["path"] == "/v1/text-to-speech/JBFqnCBsd6RMkjVDRZzb/with-timestamps"
-    assert first["query"]["output_format"] == "pcm_24000"
-    assert first["json"]["model_id"] == "eleven_flash_v2_5"
-    assert first["json"]["language_code"] == "de"
-    settings = first["json"]["voice_settings"]
+    assert first.path == "/v1/text-to-speech/JBFqnCBsd6RMkjVDRZzb/with-timestamps"
+    assert first.args["output_format"] == "pcm_24000"
+    assert first.json["model_id"] == "eleven_flash_v2_5"
+    assert first.json["language_code"] == "de"
+    settings = first.json["voice_settings"]
     assert settings["stability"] == 0.4
     assert settings["similarity_boost"] == 0.8
     assert settings["style"] == 0.1
     assert settings["speed"] == pytest.approx(1.155)
-    assert second["json"]["voice_settings"]["speed"] == 1.2  # 2.2 clamped to the API's range
+    assert second.json["voice_settings"]["speed"] == 1.2  # 2.2 clamped to the API's range
 
 
 @pytest.mark.anyio
@@ -158,7 +158,7 @@ async def test_voice_name_is_resolved_once_per_process_for_many_syntheses(
     await again.synthesize(request(tmp_path, "Once more.", name="again.wav"))
 
     assert len(elevenlabs_server.calls("/v1/voices")) == 1
-    paths = {call["path"] for call in elevenlabs_server.calls("/v1/text-to-speech")}
+    paths = {call.path for call in elevenlabs_server.calls("/v1/text-to-speech")}
     assert paths == {"/v1/text-to-speech/21m00Tcm4TlvDq8ikWAM/with-timestamps"}
     assert len(elevenlabs_server.calls("/v1/text-to-speech")) == 7
     assert all((tmp_path / f"{i}.wav").stat().st_size > 1000 for i in range(6))
@@ -168,7 +168,7 @@ async def test_voice_name_is_resolved_once_per_process_for_many_syntheses(
 async def test_library_name_before_the_dash_finds_the_voice(elevenlabs_server: Any, tmp_path: Path) -> None:
     """A voice listed as "Adam - Dominant, Firm" is found by "Adam"."""
     await make_voice(elevenlabs_server, voice="Adam").synthesize(request(tmp_path, "Hello."))
-    assert elevenlabs_server.calls("/v1/text-to-speech")[0]["path"].split("/")[3] == "pNInz6obpgDQGcFmaJgB"
+    assert elevenlabs_server.calls("/v1/text-to-speech")[0].path.split("/")[3] == "pNInz6obpgDQGcFmaJgB"
 
 
 @pytest.mark.anyio
@@ -185,7 +185,7 @@ async def test_the_briefs_voice_name_picks_an_account_voice_else_the_default_and
         speech = await make_voice(elevenlabs_server, **settings).synthesize(ask)
         assert speech.voice == spoke
         assert read_wav(out)[1] == 24000
-    ids = [call["path"].split("/")[3] for call in elevenlabs_server.calls("/v1/text-to-speech")]
+    ids = [call.path.split("/")[3] for call in elevenlabs_server.calls("/v1/text-to-speech")]
     assert ids == ["21m00Tcm4TlvDq8ikWAM", "JBFqnCBsd6RMkjVDRZzb", "pNInz6obpgDQGcFmaJgB"]
     assert len(elevenlabs_server.calls("/v1/voices")) == 1  # the account's voices are read once
 

@@ -5,6 +5,7 @@ Plugins import only the names listed in ``__all__``.
 
 from loguru import logger
 
+from aura_core.audio import AudioDecodeError, DecodedAudio, decode_to_wav
 from aura_core.contract import (
     AssemblyRequest,
     Availability,
@@ -79,6 +80,7 @@ __all__ = [
     "OPTIONAL_MEMBERS",
     "TRANSIENT_STATUSES",
     "AssemblyRequest",
+    "AudioDecodeError",
     "AuraError",
     "Availability",
     "BreakerChanged",
@@ -88,6 +90,7 @@ __all__ = [
     "CallPolicy",
     "Clip",
     "Composer",
+    "DecodedAudio",
     "Event",
     "Executor",
     "Fallback",
@@ -136,6 +139,7 @@ __all__ = [
     "VoiceSpec",
     "WordTiming",
     "count_words",
+    "decode_to_wav",
     "hookimpl",
     "http_failure",
     "is_transient_status",

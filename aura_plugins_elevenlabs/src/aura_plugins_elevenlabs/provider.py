@@ -15,9 +15,17 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.lowlevel
 
-from aura_core import Availability, ProviderError, Speech, SpeechRequest, record_usage, write_in_thread
+from aura_core import (
+    AudioDecodeError,
+    Availability,
+    ProviderError,
+    Speech,
+    SpeechRequest,
+    record_usage,
+    write_in_thread,
+)
 from aura_plugins_elevenlabs.alignment import group_words
-from aura_plugins_elevenlabs.audio import AudioFormatError, write_audio
+from aura_plugins_elevenlabs.audio import write_audio
 from aura_plugins_elevenlabs.errors import map_error
 from aura_plugins_elevenlabs.settings import DEFAULT_VOICE, ElevenLabsSettings
 
@@ -255,8 +263,10 @@ class ElevenLabsVoice:
             measured = await write_in_thread(
                 request.out_path, lambda path: write_audio(path, audio, s.output_format)
             )
-        except AudioFormatError as exc:
-            raise ProviderError(f"ElevenLabs returned audio that is not {s.output_format}: {exc}") from None
+        except AudioDecodeError as exc:
+            raise ProviderError(
+                f"ElevenLabs returned audio that is not {s.output_format}: {exc.message}", transient=False
+            ) from None
         return Speech(
             path=request.out_path,
             duration=measured.duration,

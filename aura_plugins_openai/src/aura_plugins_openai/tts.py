@@ -1,4 +1,4 @@
-"""The ``openai`` voice: ``audio.speech`` streamed to the request's path, its real duration measured."""
+"""The ``openai`` voice: ``audio.speech`` streamed to the request's path, decoded there to a measured WAV."""
 
 from __future__ import annotations
 
@@ -9,8 +9,17 @@ import anyio
 import anyio.lowlevel
 import anyio.to_thread
 
-from aura_core import Availability, ProviderError, ProviderSettings, Speech, SpeechRequest, record_usage
-from aura_plugins_openai.audio import AudioError, measure_decoded, measure_wav, wrap_pcm
+from aura_core import (
+    AudioDecodeError,
+    Availability,
+    DecodedAudio,
+    ProviderError,
+    ProviderSettings,
+    Speech,
+    SpeechRequest,
+    decode_to_wav,
+    record_usage,
+)
 from aura_plugins_openai.client import check_service, fingerprint_of, open_client
 from aura_plugins_openai.failures import from_transport_error, to_provider_error, transport_errors
 from aura_plugins_openai.settings import OpenAISettings, read_settings
@@ -36,13 +45,13 @@ OPENAI_VOICES = frozenset(
 
 DEFAULT_VOICE = "alloy"
 
+PCM_SAMPLE_RATE = 24_000
+"""OpenAI's ``pcm`` format: raw 16-bit little-endian mono at 24 kHz."""
 
-def _measure(path: Path, audio_format: str) -> tuple[float, int]:
-    if audio_format == "pcm":
-        wrap_pcm(path)
-    if audio_format in ("wav", "pcm"):
-        return measure_wav(path)
-    return measure_decoded(path)
+
+def _measure(path: Path, audio_format: str) -> DecodedAudio:
+    """Decode the speech streamed into ``path`` into a 16-bit mono WAV in its place, measured by its samples."""
+    return decode_to_wav(path, path, pcm_rate=PCM_SAMPLE_RATE if audio_format == "pcm" else None)
 
 
 class OpenAIVoice:
@@ -110,7 +119,7 @@ class OpenAIVoice:
                 async with speech as response, await anyio.open_file(out, "wb") as file:
                     async for chunk in response.iter_bytes():
                         await file.write(chunk)
-            duration, rate = await anyio.to_thread.run_sync(_measure, out, s.audio_format)
+            decoded = await anyio.to_thread.run_sync(_measure, out, s.audio_format)
             # A cancellation that arrived while the thread measured lands here, not after the result.
             await anyio.lowlevel.checkpoint()
         except openai.OpenAIError as error:
@@ -119,10 +128,10 @@ class OpenAIVoice:
         except transport_errors() as error:
             out.unlink(missing_ok=True)
             raise from_transport_error(error, s) from None
-        except AudioError as error:
+        except AudioDecodeError as error:
             out.unlink(missing_ok=True)
             raise ProviderError(
-                f"openai: the speech from {s.base_url} cannot be read as {s.audio_format} ({error}); "
+                f"openai: the speech from {s.base_url} cannot be read as {s.audio_format} ({error.message}); "
                 "check [providers.openai] audio_format",
                 transient=False,
             ) from None
@@ -132,4 +141,9 @@ class OpenAIVoice:
         characters = len(request.text)
         cost = characters * s.price(s.tts_model).characters / 1_000_000
         record_usage(characters=characters, cost_usd=cost)
-        return Speech(path=out, duration=duration, sample_rate=rate, voice=self.voice_for(request))
+        return Speech(
+            path=out,
+            duration=decoded.duration,
+            sample_rate=decoded.sample_rate,
+            voice=self.voice_for(request),
+        )
