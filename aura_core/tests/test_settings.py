@@ -217,6 +217,14 @@ def test_a_key_pasted_where_a_variable_name_goes_is_refused_without_being_shown(
     assert str(pasted) not in "\n".join(problems)
 
 
+@pytest.mark.parametrize("name", ["MY_SERVICE_API_KEY_2024_PROD", "KEY_FILE", "openai_key", "VENDOR_API_KEY"])
+def test_ordinary_variable_names_are_taken(tmp_path: Path, name: str) -> None:
+    got = structure_settings(
+        Sample, {"model": "a.onnx", "api_key_env": name}, provider="demo", base_dir=tmp_path
+    )
+    assert got.key == Secret(name)
+
+
 # The core configures providers
 
 
@@ -269,9 +277,22 @@ class OwnConfigure:
         return OwnConfigure(settings.structure(DemoSettings), seen=len(settings.values))
 
 
-@pytest.mark.parametrize("provider", [AttrsProvider(), PlainProvider()], ids=["attrs", "plain"])
+@attrs.define(slots=False)
+class AttrsClassAttribute:
+    """An attrs provider (not slotted) whose settings is a class attribute, not a field."""
+
+    kind = "image"
+    name = "classattr"
+    settings = DemoSettings()
+
+
+@pytest.mark.parametrize(
+    "provider",
+    [AttrsProvider(), PlainProvider(), AttrsClassAttribute()],
+    ids=["attrs", "plain", "class-attribute"],
+)
 def test_a_provider_with_declared_settings_is_configured_by_the_core(
-    provider: AttrsProvider | PlainProvider, tmp_path: Path
+    provider: AttrsProvider | PlainProvider | AttrsClassAttribute, tmp_path: Path
 ) -> None:
     configured = configure(provider, {"stripe": 8, "folder": "media", "attempts": 2}, tmp_path)
     assert configured is not provider
@@ -283,6 +304,19 @@ def test_a_provider_with_declared_settings_is_configured_by_the_core(
         f"providers.{provider.name}.stripe: expected a whole number of at least 1, got 0",
         f"providers.{provider.name}.colour: unknown setting; expected one of stripe, folder",
     )
+
+
+def test_a_slotted_provider_with_settings_as_a_class_attribute_is_a_provider_bug(tmp_path: Path) -> None:
+    """Its copy cannot take settings of its own: the core says what to change instead of failing obscurely."""
+
+    @attrs.frozen
+    class Slotted:
+        kind = "image"
+        name = "slotted"
+        settings = DemoSettings()
+
+    with pytest.raises(TypeError, match=r"settings must be an attrs field or an instance attribute"):
+        configure(Slotted(), {"stripe": 3}, tmp_path)
 
 
 def test_a_provider_s_own_settings_stay_when_the_brief_sets_nothing_or_only_some(tmp_path: Path) -> None:

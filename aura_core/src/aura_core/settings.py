@@ -46,10 +46,9 @@ SETTING_METADATA = "aura_setting"
 
 #: What a ``Secret`` field takes: the name of an environment variable, never a key.
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-#: A name that looks like a key itself (long, mixed case and digits): refused without being echoed.
-_KEY_LIKE = re.compile(
-    r"^(?=.*[a-z])(?=.*[A-Z0-9])(?=.*\d)[A-Za-z0-9_]{24,}$|^(sk|key|api_?key)_", re.IGNORECASE
-)
+#: A name that looks like a key itself, refused without being echoed: a key prefix (``sk_``), mixed case
+#: with digits over 20 characters, or 32 characters without an underscore (names are UPPER_SNAKE words).
+_KEY_LIKE = re.compile(r"^(?:sk|key|api_?key)_|^(?=.*[a-z])(?=.*[A-Z])(?=.*\d).{20,}$|^[^_]{32,}$")
 
 
 @frozen
@@ -176,10 +175,16 @@ def structure_settings(
 def with_settings(provider: T, settings: Any) -> T:
     """A copy of ``provider`` with its ``settings`` replaced: ``attrs.evolve`` for an attrs class, else a
     shallow copy with the attribute set (the registered provider itself is never changed)."""
-    if attrs.has(type(provider)):
+    cls = type(provider)
+    if attrs.has(cls) and "settings" in attrs.fields_dict(cls):
         return attrs.evolve(provider, settings=settings)  # type: ignore[misc] # an attrs instance, checked above
     configured = copy.copy(provider)
-    object.__setattr__(configured, "settings", settings)
+    try:
+        object.__setattr__(configured, "settings", settings)
+    except AttributeError:  # a slotted class whose settings is a class attribute: a bug in the provider
+        raise TypeError(
+            f"provider {cls.__qualname__}: settings must be an attrs field or an instance attribute"
+        ) from None
     return configured
 
 
