@@ -1,19 +1,23 @@
-"""The ``openai`` voice: ``audio.speech`` streamed to the request's path, its real duration measured."""
+"""The ``openai`` voice: ``audio.speech`` received, written to the request's path, its real duration measured."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import anyio
-import anyio.lowlevel
-import anyio.to_thread
-
-from aura_core import Availability, ProviderError, ProviderSettings, Speech, SpeechRequest, record_usage
+from aura_core import (
+    Availability,
+    ProviderError,
+    ProviderSettings,
+    Speech,
+    SpeechRequest,
+    record_usage,
+    write_in_thread,
+)
 from aura_plugins_openai.audio import AudioError, measure_decoded, measure_wav, wrap_pcm
 from aura_plugins_openai.client import check_service, fingerprint_of, open_client
 from aura_plugins_openai.failures import from_transport_error, to_provider_error, transport_errors
-from aura_plugins_openai.settings import OpenAISettings, read_settings
+from aura_plugins_openai.settings import OpenAISettings
 
 OPENAI_VOICES = frozenset(
     {
@@ -37,6 +41,12 @@ OPENAI_VOICES = frozenset(
 DEFAULT_VOICE = "alloy"
 
 
+def _save(audio: bytes, path: Path, audio_format: str) -> tuple[float, int]:
+    """Write the speech to ``path`` and measure it (blocks: run in a worker thread)."""
+    path.write_bytes(audio)
+    return _measure(path, audio_format)
+
+
 def _measure(path: Path, audio_format: str) -> tuple[float, int]:
     if audio_format == "pcm":
         wrap_pcm(path)
@@ -56,8 +66,9 @@ class OpenAIVoice:
         self.concurrency = self.settings.effective_concurrency()
 
     def configure(self, settings: ProviderSettings) -> OpenAIVoice:
-        """A copy set up from the brief's ``[providers.openai]`` table."""
-        return OpenAIVoice(read_settings(settings.values))
+        """A copy set up from the brief's ``[providers.openai]`` table, read by the core into
+        ``OpenAISettings`` (a key the table leaves out keeps this provider's value)."""
+        return OpenAIVoice(settings.structure(OpenAISettings, current=self.settings))
 
     def fingerprint(self) -> str:
         """Server, model, voice setting, speed, format and instructions."""
@@ -84,7 +95,7 @@ class OpenAIVoice:
         return name if name in OPENAI_VOICES else DEFAULT_VOICE
 
     async def synthesize(self, request: SpeechRequest) -> Speech:
-        """Stream the speech into ``request.out_path`` and return its measured duration and sample rate."""
+        """Write the speech to ``request.out_path`` and return its measured duration and sample rate."""
         import openai
 
         s = self.settings
@@ -96,7 +107,6 @@ class OpenAIVoice:
         extra: dict[str, Any] = {}
         if s.tts_instructions is not None:
             extra["instructions"] = s.tts_instructions
-        await anyio.Path(out.parent).mkdir(parents=True, exist_ok=True)
         try:
             async with open_client(s) as client:
                 speech = client.audio.speech.with_streaming_response.create(
@@ -107,28 +117,21 @@ class OpenAIVoice:
                     speed=speed,
                     **extra,
                 )
-                async with speech as response, await anyio.open_file(out, "wb") as file:
-                    async for chunk in response.iter_bytes():
-                        await file.write(chunk)
-            duration, rate = await anyio.to_thread.run_sync(_measure, out, s.audio_format)
-            # A cancellation that arrived while the thread measured lands here, not after the result.
-            await anyio.lowlevel.checkpoint()
+                async with speech as response:
+                    audio = await response.read()
+            # Written and measured in a worker thread: a cancellation meanwhile lands before the result,
+            # and a failed or cancelled call leaves no file at ``out`` or beside it.
+            duration, rate = await write_in_thread(out, lambda path: _save(audio, path, s.audio_format))
         except openai.OpenAIError as error:
-            out.unlink(missing_ok=True)
             raise to_provider_error(error, s, model=s.tts_model, model_key="tts_model") from None
         except transport_errors() as error:
-            out.unlink(missing_ok=True)
             raise from_transport_error(error, s) from None
         except AudioError as error:
-            out.unlink(missing_ok=True)
             raise ProviderError(
                 f"openai: the speech from {s.base_url} cannot be read as {s.audio_format} ({error}); "
                 "check [providers.openai] audio_format",
                 transient=False,
             ) from None
-        except BaseException:
-            out.unlink(missing_ok=True)  # cancelled or failed: leave no partial file behind
-            raise
         characters = len(request.text)
         cost = characters * s.price(s.tts_model).characters / 1_000_000
         record_usage(characters=characters, cost_usd=cost)
