@@ -130,7 +130,8 @@ def test_a_required_setting_left_out_is_named_with_its_help(tmp_path: Path) -> N
         ({"stream": 1}, "providers.demo.stream: expected true or false, got 1"),
         ({"label": 3}, "providers.demo.label: expected text, got 3"),
         ({"base_url": "http://"}, "providers.demo.base_url: expected an http:// or https:// URL"),
-        ({"prices": {"m": 3}}, "providers.demo.prices.m: "),
+        ({"prices": {"m": 3}}, "providers.demo.prices.m: expected a table, got 3"),
+        ({"prices": "cheap"}, "providers.demo.prices: expected a table, got 'cheap'"),
     ],
 )
 def test_a_wrong_type_says_what_was_expected(tmp_path: Path, values: dict[str, object], line: str) -> None:
@@ -164,6 +165,23 @@ def test_settings_keys_lists_the_keys_a_brief_writes() -> None:
 def test_not_a_table_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(BriefError, match=r"^providers\.demo: expected a table, got 3$"):
         structure_settings(Sample, 3, provider="demo", base_dir=tmp_path)  # type: ignore[arg-type]
+
+
+@frozen
+class Limits:
+    """Bounds large and small enough that ``:g`` would write them as 1e+06 and 1e-05."""
+
+    tokens: int = setting(1, between=(1, 1_000_000))
+    step: float = setting(0.5, at_least=0.00001)
+
+
+def test_bounds_are_written_out_in_full(tmp_path: Path) -> None:
+    with pytest.raises(BriefError) as caught:
+        structure_settings(Limits, {"tokens": 0, "step": 0}, provider="demo", base_dir=tmp_path)
+    assert list(caught.value.problems) == [
+        "providers.demo.tokens: expected a whole number from 1 to 1000000, got 0",
+        "providers.demo.step: expected a number of at least 0.00001, got 0",
+    ]
 
 
 def test_setting_refuses_a_range_given_twice() -> None:
