@@ -3,25 +3,24 @@
 It implements what the provider uses: ``POST /v1/text-to-speech/{voice_id}/with-timestamps``
 (JSON with ``audio_base64`` and a character ``alignment``), ``GET /v1/voices`` and ``GET /v1/models``.
 The audio is real: a tone shaped per character, as long as the alignment says, encoded as asked
-(raw PCM, WAV or MP3). Faults are scripted per path prefix.
+(raw PCM, WAV or MP3). The server itself (lifecycle, recorded requests, faults scripted per path prefix)
+is aura's ``FakeHTTPServer``.
 """
 
 from __future__ import annotations
 
 import base64
 import io
-import json
-import threading
+import re
 import wave
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import av
 import numpy as np
 import pytest
 
+from aura_core.testing.http import ANY_PATH, FakeHTTPServer, Request, Response, json_response
 from aura_plugins_elevenlabs import clear_voice_cache
 
 #: A key shaped like a real ElevenLabs key: the tests check it never shows up in an exception text.
@@ -75,37 +74,59 @@ def encode_audio(samples: np.ndarray, output_format: str) -> bytes:
 
 
 class FakeElevenLabs:
-    """State of the local server: voices, the expected key, recorded requests and scripted faults."""
+    """The ElevenLabs routes on a ``FakeHTTPServer``: voices, the expected key, and the speech."""
 
-    def __init__(self) -> None:
+    def __init__(self, http: FakeHTTPServer) -> None:
+        self.http = http
+        self.base_url = http.url
         self.api_key = SECRET_KEY
         self.voices = list(VOICES)
         self.models = ["eleven_multilingual_v2", "eleven_flash_v2_5"]
-        self.requests: list[dict[str, Any]] = []
-        self.faults: list[tuple[str, int, Any, dict[str, str]]] = []
-        self.lock = threading.Lock()
-        self.base_url = ""
         self.last_alignment: dict[str, Any] = {}
         self.alignments: dict[str, dict[str, Any]] = {}
+        http.route(ANY_PATH, self.handle)
 
     def fail(self, path_prefix: str, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         """Answer the next request whose path starts with ``path_prefix`` with this error."""
-        with self.lock:
-            self.faults.append((path_prefix, status, body, headers or {}))
+        self.http.fail(re.compile(re.escape(path_prefix)), status, body, headers)
 
-    def calls(self, path_prefix: str) -> list[dict[str, Any]]:
+    @property
+    def requests(self) -> list[Request]:
+        """Every request received, in order."""
+        return self.http.requests
+
+    def calls(self, path_prefix: str) -> list[Request]:
         """The requests received so far whose path starts with ``path_prefix``."""
-        with self.lock:
-            return [r for r in self.requests if r["path"].startswith(path_prefix)]
+        return self.http.calls(re.compile(re.escape(path_prefix)))
 
-    def take_fault(self, path: str) -> tuple[int, Any, dict[str, str]] | None:
-        """Remove and return the first fault scripted for ``path``."""
-        with self.lock:
-            for i, (prefix, status, body, headers) in enumerate(self.faults):
-                if path.startswith(prefix):
-                    del self.faults[i]
-                    return status, body, headers
-        return None
+    def handle(self, request: Request) -> Response:
+        """Check the key, then answer the voices, the models or the speech."""
+        key = request.headers.get("xi-api-key")
+        if key != self.api_key:
+            # Like some real servers, echo what was sent: the provider must keep it out of its messages.
+            return json_response(
+                {"detail": {"status": "invalid_api_key", "message": f"Invalid API key: {key}"}}, 401
+            )
+        path = request.path
+        if request.method == "GET" and path == "/v1/voices":
+            return json_response({"voices": self.voices})
+        if request.method == "GET" and path == "/v1/models":
+            return json_response([{"model_id": m, "can_do_text_to_speech": True} for m in self.models])
+        if (
+            request.method == "POST"
+            and path.startswith("/v1/text-to-speech/")
+            and path.endswith("/with-timestamps")
+        ):
+            voice_id = path.split("/")[3]
+            if voice_id not in {v["voice_id"] for v in self.voices}:
+                message = f"A voice with voice_id {voice_id} was not found."
+                return json_response({"detail": {"status": "voice_not_found", "message": message}}, 404)
+            body = request.json
+            output_format = request.args.get("output_format", "mp3_44100_128")
+            speed = float((body.get("voice_settings") or {}).get("speed") or 1.0)
+            return json_response(self.speak(body["text"], speed, output_format))
+        message = f"no route {request.method} {path}"
+        return json_response({"detail": {"status": "not_found", "message": message}}, 404)
 
     def speak(self, text: str, speed: float, output_format: str) -> dict[str, Any]:
         """Alignment and audio for ``text``: each character takes its time divided by ``speed``."""
@@ -129,9 +150,8 @@ class FakeElevenLabs:
             "character_start_times_seconds": starts,
             "character_end_times_seconds": ends,
         }
-        with self.lock:
-            self.last_alignment = alignment
-            self.alignments[text] = alignment
+        self.last_alignment = alignment
+        self.alignments[text] = alignment
         return {
             "audio_base64": base64.b64encode(encode_audio(samples, output_format)).decode(),
             "alignment": alignment,
@@ -139,100 +159,15 @@ class FakeElevenLabs:
         }
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep the test output quiet."""
-
-    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _handle(self, method: str) -> None:
-        fake = self.server.fake
-        url = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        body = json.loads(raw) if raw else None
-        with fake.lock:
-            fake.requests.append(
-                {
-                    "method": method,
-                    "path": url.path,
-                    "query": {k: v[0] for k, v in parse_qs(url.query).items()},
-                    "json": body,
-                    "key": self.headers.get("xi-api-key"),
-                }
-            )
-        fault = fake.take_fault(url.path)
-        if fault is not None:
-            self._send(*fault)
-            return
-        key = self.headers.get("xi-api-key")
-        if key != fake.api_key:
-            # Like some real servers, echo what was sent: the provider must keep it out of its messages.
-            self._send(401, {"detail": {"status": "invalid_api_key", "message": f"Invalid API key: {key}"}})
-            return
-        if method == "GET" and url.path == "/v1/voices":
-            self._send(200, {"voices": fake.voices})
-        elif method == "GET" and url.path == "/v1/models":
-            self._send(200, [{"model_id": m, "can_do_text_to_speech": True} for m in fake.models])
-        elif (
-            method == "POST"
-            and url.path.startswith("/v1/text-to-speech/")
-            and url.path.endswith("/with-timestamps")
-        ):
-            voice_id = url.path.split("/")[3]
-            if voice_id not in {v["voice_id"] for v in fake.voices}:
-                message = f"A voice with voice_id {voice_id} was not found."
-                self._send(404, {"detail": {"status": "voice_not_found", "message": message}})
-                return
-            assert body is not None
-            output_format = parse_qs(url.query).get("output_format", ["mp3_44100_128"])[0]
-            speed = float((body.get("voice_settings") or {}).get("speed") or 1.0)
-            self._send(200, fake.speak(body["text"], speed, output_format))
-        else:
-            self._send(404, {"detail": {"status": "not_found", "message": f"no route {method} {url.path}"}})
-
-    def do_GET(self) -> None:
-        """Serve a GET."""
-        self._handle("GET")
-
-    def do_POST(self) -> None:
-        """Serve a POST."""
-        self._handle("POST")
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeElevenLabs
-
-
 @pytest.fixture
-def elevenlabs_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeElevenLabs]:
+def elevenlabs_server(
+    fake_http_server: FakeHTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FakeElevenLabs]:
     """A running fake ElevenLabs API on a random loopback port, with the key set in the environment."""
     clear_voice_cache()
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.fake = FakeElevenLabs()
-    server.fake.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     monkeypatch.setenv("ELEVENLABS_API_KEY", SECRET_KEY)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-        clear_voice_cache()
+    yield FakeElevenLabs(fake_http_server)
+    clear_voice_cache()
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from aura_core import ProviderSettings
-from aura_core.testing import check_provider
+from aura_core.testing import check_provider, configured
 from aura_plugins_elevenlabs import ElevenLabsVoice
 
 
@@ -20,8 +19,8 @@ async def test_the_elevenlabs_voice_keeps_the_contract(
 ) -> None:
     """A WAV whose measured length is Speech.duration, blank text refused with no file, nothing left when
     cancelled, a fingerprint the same in a fresh process."""
-    voice = ElevenLabsVoice().configure(
-        ProviderSettings(values={"base_url": elevenlabs_server.base_url, "output_format": output_format})
+    voice = configured(
+        ElevenLabsVoice(), {"base_url": elevenlabs_server.base_url, "output_format": output_format}
     )
     report = await check_provider(voice, tmp_path)
     statuses = {r.name: r.status for r in report.results}
@@ -32,7 +31,7 @@ async def test_the_elevenlabs_voice_keeps_the_contract(
 @pytest.mark.anyio
 async def test_blank_text_is_refused_before_any_request(elevenlabs_server: Any, tmp_path: Path) -> None:
     """Blank text raises a permanent ProviderError and leaves no WAV (it was spoken and the file kept)."""
-    voice = ElevenLabsVoice().configure(ProviderSettings(values={"base_url": elevenlabs_server.base_url}))
+    voice = configured(ElevenLabsVoice(), {"base_url": elevenlabs_server.base_url})
     report = await check_provider(voice, tmp_path, skip=["result", "decode", "cancellation", "fingerprint"])
     assert report.status("refusal") == "passed", report
     assert "no text to speak" in str(report)

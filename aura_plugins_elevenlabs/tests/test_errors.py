@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import socket
 import traceback
 from pathlib import Path
@@ -9,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from aura_core import ProviderError, ProviderSettings, SpeechRequest, VoiceSpec
+from aura_core import ProviderError, SpeechRequest, VoiceSpec
+from aura_core.testing import configured
 from aura_plugins_elevenlabs import ElevenLabsVoice
 
 TTS = "/v1/text-to-speech/"
@@ -17,7 +19,7 @@ TTS = "/v1/text-to-speech/"
 
 def make_voice(server: Any, **settings: Any) -> ElevenLabsVoice:
     """A provider pointed at the local server."""
-    return ElevenLabsVoice().configure(ProviderSettings(values={"base_url": server.base_url, **settings}))
+    return configured(ElevenLabsVoice(), {"base_url": server.base_url, **settings})
 
 
 def request(tmp_path: Path, text: str = "Hello there.") -> SpeechRequest:
@@ -171,7 +173,7 @@ async def test_a_key_echoed_by_the_server_never_appears_in_the_error(
         await make_voice(elevenlabs_server, voice="Rachel").synthesize(request(tmp_path))
 
     # The lookup of the voice name was the first call; the server really received and echoed the key.
-    assert elevenlabs_server.calls("/v1/voices")[0]["key"] == wrong
+    assert elevenlabs_server.calls("/v1/voices")[0].headers.get("xi-api-key") == wrong
     shown = everything_shown(caught.value)
     assert wrong not in shown
     assert "***" in shown
@@ -203,7 +205,7 @@ def closed_port() -> int:
 async def test_unreachable_server_is_a_transient_error(elevenlabs_server: Any, tmp_path: Path) -> None:
     """A refused connection is transient (the core may retry or fall back) and names the address tried."""
     base_url = f"http://127.0.0.1:{closed_port()}"
-    voice = ElevenLabsVoice().configure(ProviderSettings(values={"base_url": base_url}))
+    voice = configured(ElevenLabsVoice(), {"base_url": base_url})
     with pytest.raises(ProviderError) as caught:
         await voice.synthesize(request(tmp_path))
     assert caught.value.transient
@@ -242,11 +244,9 @@ async def test_check_reports_missing_key_unreachable_server_bad_key_and_success(
     assert not unknown_model.ok
     assert "eleven_nonexistent" in unknown_model.detail
 
-    unreachable = (
-        await ElevenLabsVoice()
-        .configure(ProviderSettings(values={"base_url": f"http://127.0.0.1:{closed_port()}"}))
-        .check()
-    )
+    unreachable = await configured(
+        ElevenLabsVoice(), {"base_url": f"http://127.0.0.1:{closed_port()}"}
+    ).check()
     assert not unreachable.ok
     assert "could not talk to" in unreachable.detail.lower()
 
@@ -259,3 +259,22 @@ async def test_check_reports_missing_key_unreachable_server_bad_key_and_success(
     monkeypatch.delenv("ELEVENLABS_API_KEY")
     missing = await make_voice(elevenlabs_server).check()
     assert missing == type(missing)(False, "ELEVENLABS_API_KEY is not set")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("audio", [b"\x13\x37garbled" * 64, b""], ids=["garbled", "empty"])
+async def test_garbled_or_empty_audio_is_one_permanent_line_and_no_file(
+    elevenlabs_server: Any, tmp_path: Path, audio: bytes
+) -> None:
+    """A 200 whose audio does not decode as the format asked for (garbled, or nothing) is a permanent
+    ProviderError of one line naming the format, with no traceback chained and no file left."""
+    alignment = {"characters": [], "character_start_times_seconds": [], "character_end_times_seconds": []}
+    answer = {"audio_base64": base64.b64encode(audio).decode(), "alignment": alignment}
+    elevenlabs_server.fail(TTS, 200, answer)
+    with pytest.raises(ProviderError) as caught:
+        await make_voice(elevenlabs_server, output_format="mp3_44100_128").synthesize(request(tmp_path))
+    error = caught.value
+    assert error.transient is False
+    assert error.message.startswith("ElevenLabs returned audio that is not mp3_44100_128: the audio")
+    assert "\n" not in error.message and error.__cause__ is None and error.__suppress_context__
+    assert list(tmp_path.iterdir()) == []

@@ -109,12 +109,12 @@ def test_full_run_burns_captions_that_follow_the_elevenlabs_word_timings(
 
     # One synthesis per scene, through the voice resolved by name once.
     calls = elevenlabs_server.calls("/v1/text-to-speech/")
-    assert {c["path"] for c in calls} == {"/v1/text-to-speech/21m00Tcm4TlvDq8ikWAM/with-timestamps"}
+    assert {c.path for c in calls} == {"/v1/text-to-speech/21m00Tcm4TlvDq8ikWAM/with-timestamps"}
     assert len(calls) == 2
     assert len(elevenlabs_server.calls("/v1/voices")) == 1
     # The setting chose Rachel over the brief's default [voice] name "joe": said once in the report.
     assert report["notes"] == ["voice: elevenlabs spoke with its voice 'Rachel', not [voice] name 'joe'"]
-    texts = {c["json"]["text"]: c for c in calls}
+    texts = {c.json["text"]: c for c in calls}
     tts = {p["name"]: p for p in report["providers"]["tts"]}["elevenlabs"]
     assert tts["usage"]["characters"] == sum(len(t) for t in texts)
     assert tts["usage"]["cost_usd"] == pytest.approx(sum(len(t) for t in texts) / 1000 * 0.3)

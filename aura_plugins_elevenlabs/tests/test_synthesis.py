@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import wave
 from pathlib import Path
 from typing import Any
@@ -10,14 +11,15 @@ import anyio
 import numpy as np
 import pytest
 
-from aura_core import ProviderError, ProviderSettings, SpeechRequest, VoiceSpec
-from aura_core.testing import collect_usage
+from aura_core import ProviderError, SpeechRequest, VoiceSpec
+from aura_core.testing import collect_usage, configured
 from aura_plugins_elevenlabs import ElevenLabsVoice
+from aura_plugins_elevenlabs import provider as elevenlabs_provider
 
 
 def make_voice(server: Any, **settings: Any) -> ElevenLabsVoice:
     """A provider configured like a brief would, pointed at the local server."""
-    return ElevenLabsVoice().configure(ProviderSettings(values={"base_url": server.base_url, **settings}))
+    return configured(ElevenLabsVoice(), {"base_url": server.base_url, **settings})
 
 
 def request(tmp_path: Path, text: str, name: str = "speech.wav", rate: float = 1.0) -> SpeechRequest:
@@ -110,7 +112,7 @@ async def test_mp3_output_is_decoded_into_a_wav_of_the_same_length(
     expected = elevenlabs_server.last_alignment["character_end_times_seconds"][-1] + 0.1
     assert abs(speech.duration - expected) < 0.1  # mp3 frames pad the end by up to one frame and the delay
     assert np.abs(samples).max() > 5000
-    assert elevenlabs_server.calls("/v1/text-to-speech")[0]["query"]["output_format"] == "mp3_22050_32"
+    assert elevenlabs_server.calls("/v1/text-to-speech")[0].args["output_format"] == "mp3_22050_32"
 
 
 @pytest.mark.anyio
@@ -131,16 +133,16 @@ async def test_request_carries_model_format_voice_settings_and_speed_times_rate(
     await voice.synthesize(request(tmp_path, "Schnell!", name="fast.wav", rate=2.0))
 
     first, second = elevenlabs_server.calls("/v1/text-to-speech")
-    assert first["path"] == "/v1/text-to-speech/JBFqnCBsd6RMkjVDRZzb/with-timestamps"
-    assert first["query"]["output_format"] == "pcm_24000"
-    assert first["json"]["model_id"] == "eleven_flash_v2_5"
-    assert first["json"]["language_code"] == "de"
-    settings = first["json"]["voice_settings"]
+    assert first.path == "/v1/text-to-speech/JBFqnCBsd6RMkjVDRZzb/with-timestamps"
+    assert first.args["output_format"] == "pcm_24000"
+    assert first.json["model_id"] == "eleven_flash_v2_5"
+    assert first.json["language_code"] == "de"
+    settings = first.json["voice_settings"]
     assert settings["stability"] == 0.4
     assert settings["similarity_boost"] == 0.8
     assert settings["style"] == 0.1
     assert settings["speed"] == pytest.approx(1.155)
-    assert second["json"]["voice_settings"]["speed"] == 1.2  # 2.2 clamped to the API's range
+    assert second.json["voice_settings"]["speed"] == 1.2  # 2.2 clamped to the API's range
 
 
 @pytest.mark.anyio
@@ -156,7 +158,7 @@ async def test_voice_name_is_resolved_once_per_process_for_many_syntheses(
     await again.synthesize(request(tmp_path, "Once more.", name="again.wav"))
 
     assert len(elevenlabs_server.calls("/v1/voices")) == 1
-    paths = {call["path"] for call in elevenlabs_server.calls("/v1/text-to-speech")}
+    paths = {call.path for call in elevenlabs_server.calls("/v1/text-to-speech")}
     assert paths == {"/v1/text-to-speech/21m00Tcm4TlvDq8ikWAM/with-timestamps"}
     assert len(elevenlabs_server.calls("/v1/text-to-speech")) == 7
     assert all((tmp_path / f"{i}.wav").stat().st_size > 1000 for i in range(6))
@@ -166,7 +168,7 @@ async def test_voice_name_is_resolved_once_per_process_for_many_syntheses(
 async def test_library_name_before_the_dash_finds_the_voice(elevenlabs_server: Any, tmp_path: Path) -> None:
     """A voice listed as "Adam - Dominant, Firm" is found by "Adam"."""
     await make_voice(elevenlabs_server, voice="Adam").synthesize(request(tmp_path, "Hello."))
-    assert elevenlabs_server.calls("/v1/text-to-speech")[0]["path"].split("/")[3] == "pNInz6obpgDQGcFmaJgB"
+    assert elevenlabs_server.calls("/v1/text-to-speech")[0].path.split("/")[3] == "pNInz6obpgDQGcFmaJgB"
 
 
 @pytest.mark.anyio
@@ -183,7 +185,7 @@ async def test_the_briefs_voice_name_picks_an_account_voice_else_the_default_and
         speech = await make_voice(elevenlabs_server, **settings).synthesize(ask)
         assert speech.voice == spoke
         assert read_wav(out)[1] == 24000
-    ids = [call["path"].split("/")[3] for call in elevenlabs_server.calls("/v1/text-to-speech")]
+    ids = [call.path.split("/")[3] for call in elevenlabs_server.calls("/v1/text-to-speech")]
     assert ids == ["21m00Tcm4TlvDq8ikWAM", "JBFqnCBsd6RMkjVDRZzb", "pNInz6obpgDQGcFmaJgB"]
     assert len(elevenlabs_server.calls("/v1/voices")) == 1  # the account's voices are read once
 
@@ -210,3 +212,35 @@ async def test_characters_and_estimated_cost_are_recorded(elevenlabs_server: Any
         await make_voice(elevenlabs_server, price_per_1k_characters=0.5).synthesize(request(tmp_path, text))
     assert usage["characters"] == len(text)
     assert usage["cost_usd"] == pytest.approx(len(text) / 1000 * 0.5)
+
+
+@pytest.mark.anyio
+async def test_a_call_cancelled_while_its_wav_is_written_leaves_no_file(
+    elevenlabs_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelled while the worker thread writes the WAV, the call lets the cancellation through and leaves no
+    file, at the speech's path or beside it (it returned its Speech, or kept the file)."""
+    written, release = threading.Event(), threading.Event()
+    write_audio = elevenlabs_provider.write_audio
+
+    def write_then_wait(*args: Any) -> Any:
+        measured = write_audio(*args)
+        written.set()
+        release.wait(30)
+        return measured
+
+    monkeypatch.setattr(elevenlabs_provider, "write_audio", write_then_wait)
+    voice = make_voice(elevenlabs_server)
+    returned: list[Any] = []
+
+    async def call() -> None:
+        returned.append(await voice.synthesize(request(tmp_path, "Bees dance.")))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(call)
+        await anyio.to_thread.run_sync(written.wait, 30)
+        assert [p.suffix for p in tmp_path.iterdir() if "speech" in p.name] == [".wav"]  # being written
+        group.cancel_scope.cancel()
+        release.set()
+    assert returned == []
+    assert [p.name for p in tmp_path.iterdir() if "speech" in p.name] == []

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from aura_core import ProviderSettings, UserError, WordTiming
+from aura_core import BriefError, WordTiming
+from aura_core.testing import configured
 from aura_plugins_elevenlabs import ElevenLabsVoice, group_words
 
 
@@ -53,33 +54,59 @@ def test_arrays_of_different_lengths_are_refused() -> None:
 
 
 def test_unknown_and_bad_settings_raise_user_errors_naming_them() -> None:
-    """Typos and out-of-range values are reported with their key under providers.elevenlabs."""
-    voice = ElevenLabsVoice()
-    with pytest.raises(UserError, match=r"unknown setting\(s\) stabilty, voise"):
-        voice.configure(ProviderSettings(values={"voise": "Rachel", "stabilty": 0.5}))
-    with pytest.raises(UserError, match=r"providers\.elevenlabs\.stability: expected a number from 0 to 1"):
-        voice.configure(ProviderSettings(values={"stability": 1.5}))
-    with pytest.raises(UserError, match=r"providers\.elevenlabs\.output_format: unsupported output_format"):
-        voice.configure(ProviderSettings(values={"output_format": "ulaw_8000"}))
-    with pytest.raises(UserError, match=r"providers\.elevenlabs\.speed"):
-        voice.configure(ProviderSettings(values={"speed": 3}))
+    """Typos and bad values are each one line under providers.elevenlabs, in the core's wording."""
+
+    def problems(**values: object) -> tuple[str, ...]:
+        with pytest.raises(BriefError) as caught:
+            configured(ElevenLabsVoice(), values)
+        return caught.value.problems
+
+    expected = "expected one of voice, model, output_format"
+    assert [line.split(";")[0] for line in problems(voise="Rachel", stabilty=0.5)] == [
+        "providers.elevenlabs.stabilty: unknown setting (did you mean stability?)",
+        "providers.elevenlabs.voise: unknown setting (did you mean voice?)",
+    ]
+    assert expected in problems(voise="Rachel")[0]
+    assert problems(stability=1.5) == (
+        "providers.elevenlabs.stability: expected a number from 0 to 1, got 1.5",
+    )
+    (line,) = problems(output_format="ulaw_8000")
+    assert line.startswith("providers.elevenlabs.output_format: unsupported output_format 'ulaw_8000'")
+    assert problems(speed=3) == ("providers.elevenlabs.speed: expected a number from 0.7 to 1.2, got 3",)
+    assert problems(seed=2**32, base_url="ftp://x", concurrency=0, use_speaker_boost="yes") == (
+        "providers.elevenlabs.use_speaker_boost: expected true or false, got 'yes'",
+        "providers.elevenlabs.seed: expected a whole number from 0 to 4294967295, got 4294967296",
+        "providers.elevenlabs.base_url: expected an http:// or https:// URL like "
+        "\"http://127.0.0.1:8080\", got 'ftp://x'",
+        "providers.elevenlabs.concurrency: expected a whole number of at least 1, got 0",
+    )
+
+
+def test_api_key_env_takes_a_variable_name_and_never_echoes_a_key() -> None:
+    """``api_key_env`` names the variable the key is read from; a pasted key is refused without showing it."""
+    pasted = "sk_" + "0a1b2c3d" * 4
+    with pytest.raises(BriefError) as caught:
+        configured(ElevenLabsVoice(), {"api_key_env": pasted})
+    assert caught.value.problems[0].startswith("providers.elevenlabs.api_key_env: expected the NAME of")
+    assert pasted not in str(caught.value)
+    voice = configured(ElevenLabsVoice(), {"api_key_env": "MY_ELEVEN_KEY"})
+    assert voice.settings.api_key.env == "MY_ELEVEN_KEY"
+    assert pasted not in repr(voice.settings)
 
 
 def test_configure_applies_settings_and_concurrency() -> None:
     """Configured values reach the copy; the original keeps its defaults."""
     base = ElevenLabsVoice()
-    voice = base.configure(
-        ProviderSettings(values={"voice": "Rachel", "model": "eleven_v3", "concurrency": 4})
-    )
+    voice = configured(base, {"voice": "Rachel", "model": "eleven_v3", "concurrency": 4})
     assert (voice.settings.voice, voice.settings.model, voice.concurrency) == ("Rachel", "eleven_v3", 4)
-    assert base.settings.model == "eleven_multilingual_v2"
+    assert (base.settings.model, base.concurrency) == ("eleven_multilingual_v2", 2)
 
 
 def test_fingerprint_changes_with_what_changes_the_audio_only() -> None:
     """Model, voice, format and voice settings change the fingerprint; base_url and the price do not."""
 
     def fp(**values: object) -> str:
-        return ElevenLabsVoice().configure(ProviderSettings(values=values)).fingerprint()
+        return configured(ElevenLabsVoice(), values).fingerprint()
 
     plain = fp()
     assert fp(base_url="http://127.0.0.1:1", price_per_1k_characters=9.0, timeout=5) == plain
@@ -99,17 +126,15 @@ def test_fingerprint_changes_with_what_changes_the_audio_only() -> None:
 def test_fingerprint_is_the_same_in_another_process() -> None:
     """The fingerprint is stable across processes (it is part of the cache key)."""
     code = (
-        "from aura_core import ProviderSettings\n"
+        "from aura_core.testing import configured\n"
         "from aura_plugins_elevenlabs import ElevenLabsVoice\n"
         "values = {'voice': 'Rachel', 'style': 0.2}\n"
-        "print(ElevenLabsVoice().configure(ProviderSettings(values=values)).fingerprint())"
+        "print(configured(ElevenLabsVoice(), values).fingerprint())"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
-    here = (
-        ElevenLabsVoice().configure(ProviderSettings(values={"voice": "Rachel", "style": 0.2})).fingerprint()
-    )
+    here = configured(ElevenLabsVoice(), {"voice": "Rachel", "style": 0.2}).fingerprint()
     assert out == here
 
 

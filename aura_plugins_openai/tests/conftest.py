@@ -2,7 +2,8 @@
 
 It serves ``/v1/chat/completions`` (streamed as SSE over chunked HTTP/1.1, and not streamed),
 ``/v1/audio/speech`` (real WAV, FLAC, MP3 or PCM made with numpy and PyAV), ``/v1/images/generations``
-(a base64 PNG gradient of the requested size) and ``/v1/models``. Every request is recorded.
+(a base64 PNG gradient of the requested size) and ``/v1/models``. The server itself (lifecycle, recorded
+requests, one-shot faults, chunked streaming, dropped connections) is aura's ``FakeHTTPServer``.
 """
 
 from __future__ import annotations
@@ -13,10 +14,8 @@ import json
 import struct
 import threading
 import wave
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import av
@@ -25,6 +24,7 @@ import pytest
 from PIL import Image
 
 from aura_core import Brief, PlanSpec, ScriptRequest
+from aura_core.testing.http import ANY_PATH, FakeHTTPServer, Request, Response, json_response, sse, streamed
 from aura_plugins_openai.settings import OpenAISettings, read_settings
 
 SAMPLE_RATE = 24_000
@@ -61,23 +61,13 @@ class Fault:
     reject_json_schema: bool = False
 
 
-@dataclass
-class Recorded:
-    """A request the server received."""
-
-    path: str
-    headers: dict[str, str]
-    body: dict[str, Any]
-
-
 class FakeOpenAI:
-    """The scriptable state behind the local server; tests queue faults and read what was asked."""
+    """The OpenAI routes on a ``FakeHTTPServer``; tests queue faults and read what was asked."""
 
-    def __init__(self) -> None:
-        self.url = ""
+    def __init__(self, http: FakeHTTPServer) -> None:
+        self.http = http
+        self.url = f"{http.url}/v1"
         self.script = json.dumps({"scenes": SCENES})
-        self.faults: dict[str, deque[Fault]] = {}
-        self.requests: list[Recorded] = []
         self.models = ["test-llm", "test-tts", "gpt-image-1", "dall-e-3"]
         self.gate: threading.Event | None = None
         self.stream_finished = threading.Event()
@@ -86,14 +76,133 @@ class FakeOpenAI:
         self.stall_audio: threading.Event | None = None
         self.audio_started = threading.Event()
         self.usage = (41, 97)
+        http.route("/v1/models", self.answer, method="GET")
+        for path in ("/v1/chat/completions", "/v1/audio/speech", "/v1/images/generations"):
+            http.route(path, self.answer, method="POST")
+        http.route(
+            ANY_PATH, lambda request: json_response({"error": {"message": f"no route {request.path}"}}, 404)
+        )
 
     def fail(self, path: str, **fault: Any) -> None:
         """Queue a ``Fault(**fault)`` for the next request to ``path`` (for example ``/v1/chat/completions``)."""
-        self.faults.setdefault(path, deque()).append(Fault(**fault))
+        scripted = Fault(**fault)
+        self.http.once(path, lambda request: self.answer(request, scripted))
 
-    def asked(self, path: str) -> list[Recorded]:
+    def asked(self, path: str) -> list[Request]:
         """The requests received for ``path``, in order."""
-        return [r for r in self.requests if r.path == path]
+        return self.http.calls(path)
+
+    def answer(self, request: Request, fault: Fault | None = None) -> Response:
+        """The route of ``request``'s path, misbehaving as ``fault`` says."""
+        if request.path == "/v1/models":
+            if fault is not None and fault.status:
+                return error(fault)
+            data = [{"id": m, "object": "model", "created": 0, "owned_by": "test"} for m in self.models]
+            return json_response({"object": "list", "data": data})
+        body = json.loads(request.get_data() or b"{}")
+        if request.path == "/v1/chat/completions":
+            return self.chat(request, body, fault)
+        if request.path == "/v1/audio/speech":
+            return self.speech(request, body, fault)
+        return self.images(body, fault)
+
+    def chat(self, request: Request, body: dict[str, Any], fault: Fault | None) -> Response:
+        if body.get("model") not in self.models:
+            message = f"The model `{body.get('model')}` does not exist"
+            return json_response({"error": {"message": message, "code": "model_not_found"}}, 404)
+        if fault is not None and fault.reject_json_schema:
+            if body.get("response_format", {}).get("type") == "json_schema":
+                message = "Invalid parameter: 'response_format' of type 'json_schema' is not supported"
+                return json_response({"error": {"message": message, "type": "invalid_request_error"}}, 400)
+            fault = None
+        if fault is not None and fault.status:
+            if fault.status == 401:
+                # Like the real service, echo the key back in the message (the plugin must not).
+                token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+                fault = Fault(status=401, message=f"Incorrect API key provided: {token}.")
+            return error(fault)
+        content = fault.content if fault is not None and fault.content is not None else self.script
+        refusal = fault.refusal if fault is not None else None
+        if body.get("stream"):
+            events = sse(self.chat_events(body["model"], content, refusal))
+            drop = fault.drop_after_chunks if fault is not None else None
+            return streamed(request, events, content_type="text/event-stream", drop_after=drop)
+        message: dict[str, Any] = {"role": "assistant", "content": None if refusal else content}
+        message["refusal"] = refusal
+        choice = {"index": 0, "message": message, "finish_reason": "stop"}
+        usage = {"prompt_tokens": self.usage[0], "completion_tokens": self.usage[1], "total_tokens": 0}
+        payload = {"id": "c1", "object": "chat.completion", "created": 0, "model": body["model"]}
+        return json_response({**payload, "choices": [choice], "usage": usage})
+
+    def chat_events(self, model: str, content: str, refusal: str | None) -> Iterator[Any]:
+        """The chunks of a streamed completion: the content 9 characters at a time (held at ``gate`` after
+        the first scene's closing brace), or the refusal; then the finish, the usage and ``[DONE]``."""
+        base = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model}
+        if refusal:
+            for i in range(0, len(refusal), 9):
+                delta = {"refusal": refusal[i : i + 9], "content": None}
+                yield {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+        else:
+            first_scene_end = content.find("}") + 1 if self.gate is not None else -1
+            sent = 0
+            for i in range(0, len(content), 9):
+                piece = content[i : i + 9]
+                yield {**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+                before, sent = sent, sent + len(piece)
+                if self.gate is not None and before < first_scene_end <= sent:
+                    self.gate.wait(timeout=10)
+        yield {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+        usage = {"prompt_tokens": self.usage[0], "completion_tokens": self.usage[1], "total_tokens": 0}
+        yield {**base, "choices": [], "usage": usage}
+        yield "[DONE]"
+        self.stream_finished.set()
+
+    def speech(self, request: Request, body: dict[str, Any], fault: Fault | None) -> Response:
+        if fault is not None and fault.status:
+            return error(fault)
+        words = len(str(body["input"]).split())
+        samples = int(SAMPLE_RATE * (0.2 + 0.4 * words) / float(body.get("speed", 1.0)))
+        self.audio_samples.append(samples)
+        pcm = tone(samples)
+        fmt = body.get("response_format", "mp3")
+        if fault is not None and fault.content is not None:  # a garbled answer in place of the audio
+            data = fault.content.encode()
+        elif fmt == "wav":
+            data = wav_bytes(pcm, streamed_header=self.streamed_wav_header)
+        elif fmt == "pcm":
+            data = pcm.tobytes()
+        elif fmt == "flac":
+            data = encoded_bytes(pcm, "flac", "flac")
+        elif fmt == "mp3":
+            data = encoded_bytes(pcm, "mp3", "libmp3lame")
+        else:
+            return json_response({"error": {"message": f"format {fmt} not in this test server"}}, 400)
+        drop = 1 if fault is not None and fault.drop_after_chunks is not None else None
+        return streamed(request, self.audio_halves(data), content_type="audio/" + fmt, drop_after=drop)
+
+    def audio_halves(self, data: bytes) -> Iterator[bytes]:
+        """The audio in two chunks, held between them while ``stall_audio`` is set."""
+        half = len(data) // 2
+        yield data[:half]
+        if self.stall_audio is not None:
+            self.audio_started.set()
+            self.stall_audio.wait(timeout=10)
+        yield data[half:]
+
+    def images(self, body: dict[str, Any], fault: Fault | None) -> Response:
+        if fault is not None and fault.status:
+            return error(fault)
+        width, height = (int(v) for v in str(body.get("size", "1024x1024")).split("x"))
+        encoded = base64.b64encode(gradient_png(width, height)).decode()
+        return json_response(
+            {"created": 0, "data": [{"b64_json": encoded, "revised_prompt": body["prompt"]}]}
+        )
+
+
+def error(fault: Fault) -> Response:
+    """OpenAI's error answer for ``fault``."""
+    payload = {"error": {"message": fault.message, "type": "test_error", "code": fault.code}}
+    return json_response(payload, fault.status or 500, fault.headers)
 
 
 def tone(samples: int) -> np.ndarray[Any, np.dtype[np.int16]]:
@@ -141,213 +250,14 @@ def gradient_png(width: int, height: int) -> bytes:
     return buffer.getvalue()
 
 
-def make_handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
-    """The request handler class bound to ``fake``."""
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: tests read ``fake.requests`` instead."""
-
-        # --- plumbing -------------------------------------------------------------------------
-        def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-            body = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-
-        def _error(self, fault: Fault) -> None:
-            status = fault.status or 500
-            error = {"message": fault.message, "type": "test_error", "code": fault.code}
-            self._json(status, {"error": error}, fault.headers)
-
-        def _start_chunked(self, content_type: str) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
-
-        def _chunk(self, data: bytes) -> None:
-            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-            self.wfile.flush()
-
-        def _end_chunked(self) -> None:
-            self.wfile.write(b"0\r\n\r\n")
-            self.wfile.flush()
-
-        def _drop(self) -> None:
-            """Close the socket in the middle of a chunked body, as a crashed server or proxy does."""
-            self.wfile.flush()
-            self.close_connection = True
-            self.connection.shutdown(2)
-
-        # --- routes ---------------------------------------------------------------------------
-        def do_GET(self) -> None:
-            """``/v1/models``."""
-            fake.requests.append(Recorded(self.path, {k.lower(): v for k, v in self.headers.items()}, {}))
-            fault = self._next_fault()
-            if fault is not None and fault.status:
-                self._error(fault)
-                return
-            if self.path != "/v1/models":
-                self._json(404, {"error": {"message": f"no route {self.path}"}})
-                return
-            data = [{"id": m, "object": "model", "created": 0, "owned_by": "test"} for m in fake.models]
-            self._json(200, {"object": "list", "data": data})
-
-        def do_POST(self) -> None:
-            """Chat completions, speech and images."""
-            length = int(self.headers.get("Content-Length", "0"))
-            body = json.loads(self.rfile.read(length) or b"{}")
-            fake.requests.append(Recorded(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-            fault = self._next_fault()
-            if self.path == "/v1/chat/completions":
-                self._chat(body, fault)
-            elif self.path == "/v1/audio/speech":
-                self._speech(body, fault)
-            elif self.path == "/v1/images/generations":
-                self._images(body, fault)
-            else:
-                self._json(404, {"error": {"message": f"no route {self.path}"}})
-
-        def _next_fault(self) -> Fault | None:
-            queue = fake.faults.get(self.path)
-            return queue.popleft() if queue else None
-
-        def _chat(self, body: dict[str, Any], fault: Fault | None) -> None:
-            if body.get("model") not in fake.models:
-                message = f"The model `{body.get('model')}` does not exist"
-                self._json(404, {"error": {"message": message, "code": "model_not_found"}})
-                return
-            if fault is not None and fault.reject_json_schema:
-                if body.get("response_format", {}).get("type") == "json_schema":
-                    message = "Invalid parameter: 'response_format' of type 'json_schema' is not supported"
-                    self._json(400, {"error": {"message": message, "type": "invalid_request_error"}})
-                    return
-                fault = None
-            if fault is not None and fault.status:
-                if fault.status == 401:
-                    # Like the real service, echo the key back in the message (the plugin must not).
-                    token = self.headers.get("Authorization", "").removeprefix("Bearer ")
-                    fault = Fault(status=401, message=f"Incorrect API key provided: {token}.")
-                self._error(fault)
-                return
-            content = fault.content if fault is not None and fault.content is not None else fake.script
-            refusal = fault.refusal if fault is not None else None
-            if body.get("stream"):
-                self._chat_stream(body, content, refusal, fault.drop_after_chunks if fault else None)
-            else:
-                message: dict[str, Any] = {"role": "assistant", "content": None if refusal else content}
-                message["refusal"] = refusal
-                choice = {"index": 0, "message": message, "finish_reason": "stop"}
-                usage = {
-                    "prompt_tokens": fake.usage[0],
-                    "completion_tokens": fake.usage[1],
-                    "total_tokens": 0,
-                }
-                payload = {"id": "c1", "object": "chat.completion", "created": 0, "model": body["model"]}
-                self._json(200, {**payload, "choices": [choice], "usage": usage})
-
-        def _chat_stream(
-            self, body: dict[str, Any], content: str, refusal: str | None, drop: int | None
-        ) -> None:
-            self._start_chunked("text/event-stream")
-            base = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": body["model"]}
-
-            def event(payload: dict[str, Any]) -> None:
-                self._chunk(b"data: " + json.dumps({**base, **payload}).encode() + b"\n\n")
-
-            pieces = [content[i : i + 9] for i in range(0, len(content), 9)]
-            first_scene_end = content.find("}") + 1 if fake.gate is not None else -1
-            sent = 0
-            if refusal:
-                for i in range(0, len(refusal), 9):
-                    delta = {"refusal": refusal[i : i + 9], "content": None}
-                    event({"choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
-            else:
-                for number, piece in enumerate(pieces):
-                    if drop is not None and number == drop:
-                        self._drop()
-                        return
-                    event({"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
-                    before, sent = sent, sent + len(piece)
-                    if fake.gate is not None and before < first_scene_end <= sent:
-                        fake.gate.wait(timeout=10)
-            event({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-            usage = {"prompt_tokens": fake.usage[0], "completion_tokens": fake.usage[1], "total_tokens": 0}
-            event({"choices": [], "usage": usage})
-            self._chunk(b"data: [DONE]\n\n")
-            self._end_chunked()
-            fake.stream_finished.set()
-
-        def _speech(self, body: dict[str, Any], fault: Fault | None) -> None:
-            if fault is not None and fault.status:
-                self._error(fault)
-                return
-            words = len(str(body["input"]).split())
-            samples = int(SAMPLE_RATE * (0.2 + 0.4 * words) / float(body.get("speed", 1.0)))
-            fake.audio_samples.append(samples)
-            pcm = tone(samples)
-            fmt = body.get("response_format", "mp3")
-            if fmt == "wav":
-                data = wav_bytes(pcm, streamed_header=fake.streamed_wav_header)
-            elif fmt == "pcm":
-                data = pcm.tobytes()
-            elif fmt == "flac":
-                data = encoded_bytes(pcm, "flac", "flac")
-            elif fmt == "mp3":
-                data = encoded_bytes(pcm, "mp3", "libmp3lame")
-            else:
-                self._json(400, {"error": {"message": f"format {fmt} not in this test server"}})
-                return
-            self._start_chunked("audio/" + fmt)
-            half = len(data) // 2
-            self._chunk(data[:half])
-            if fault is not None and fault.drop_after_chunks is not None:
-                self._drop()
-                return
-            if fake.stall_audio is not None:
-                fake.audio_started.set()
-                fake.stall_audio.wait(timeout=10)
-            self._chunk(data[half:])
-            self._end_chunked()
-
-        def _images(self, body: dict[str, Any], fault: Fault | None) -> None:
-            if fault is not None and fault.status:
-                self._error(fault)
-                return
-            width, height = (int(v) for v in str(body.get("size", "1024x1024")).split("x"))
-            encoded = base64.b64encode(gradient_png(width, height)).decode()
-            self._json(200, {"created": 0, "data": [{"b64_json": encoded, "revised_prompt": body["prompt"]}]})
-
-    return Handler
-
-
 @pytest.fixture
-def fake_openai() -> Iterator[FakeOpenAI]:
+def fake_openai(fake_http_server: FakeHTTPServer) -> Iterator[FakeOpenAI]:
     """A running local OpenAI-compatible server on a free port; stopped after the test."""
-    fake = FakeOpenAI()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(fake))
-    server.daemon_threads = True
-    server.block_on_close = False
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield fake
-    finally:
-        if fake.gate is not None:
-            fake.gate.set()
-        if fake.stall_audio is not None:
-            fake.stall_audio.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    fake = FakeOpenAI(fake_http_server)
+    yield fake
+    for held in (fake.gate, fake.stall_audio):
+        if held is not None:
+            held.set()
 
 
 @pytest.fixture

@@ -89,6 +89,6 @@ def test_aura_run_renders_a_video_from_the_local_server(
     usage = {kind: report["providers"][kind][0]["usage"] for kind in ("llm", "tts", "image")}
     assert report["providers"]["llm"][0]["name"] == "openai"
     assert (usage["llm"]["tokens_in"], usage["llm"]["tokens_out"]) == fake_openai.usage
-    spoken_text = [str(r.body["input"]) for r in fake_openai.asked("/v1/audio/speech")]
+    spoken_text = [str(r.json["input"]) for r in fake_openai.asked("/v1/audio/speech")]
     assert usage["tts"]["characters"] == sum(len(text) for text in spoken_text)
     assert usage["image"]["images"] == 3

@@ -66,7 +66,7 @@ async def test_gpt_image_is_fitted_to_the_frame(
     assert pixels[:10, :, 1].mean() < pixels[-10:, :, 1].mean()  # green grows top to bottom
     # Cropped top and bottom (3:2 into 16:9): the top row is not the source's darkest green.
     assert pixels[0, :, 1].mean() > 10
-    body = fake_openai.asked(IMAGES)[0].body
+    body = fake_openai.asked(IMAGES)[0].json
     assert body["size"] == "1536x1024" and body["quality"] == "low"
     assert "response_format" not in body
     assert "documentary" in body["prompt"] and "Avoid: blurry" in body["prompt"]
@@ -84,7 +84,7 @@ async def test_dall_e_3_portrait_asks_for_base64_and_style(
     picture = await illustrator.generate(image_request(out, 90, 160))
     with Image.open(out) as saved:
         assert saved.size == (90, 160)
-    body = fake_openai.asked(IMAGES)[0].body
+    body = fake_openai.asked(IMAGES)[0].json
     assert body["size"] == "1024x1792"
     assert body["response_format"] == "b64_json" and body["style"] == "natural"
     assert picture.source == "openai:dall-e-3"

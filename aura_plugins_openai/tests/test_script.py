@@ -51,7 +51,7 @@ async def test_streamed_script_yields_first_scene_before_the_stream_ends(
     assert not finished_before_first, "scene 1 came only after the whole stream had been sent"
     assert [first, *rest] == expected(fake_openai)
     assert fake_openai.stream_finished.is_set()
-    body = fake_openai.asked(CHAT)[0].body
+    body = fake_openai.asked(CHAT)[0].json
     assert body["stream"] is True
     assert body["response_format"]["type"] == "json_schema"
     assert body["response_format"]["json_schema"]["strict"] is True
@@ -64,7 +64,7 @@ async def test_prompt_carries_the_brief_and_aspect_rules(
     """Topic, goal, tone, scene count, word target, language and the vertical-video rule reach the model."""
     writer = OpenAIScriptWriter(make_settings())
     await collect(writer, script_request(aspect="9:16", scenes=3))
-    text = "\n".join(m["content"] for m in fake_openai.asked(CHAT)[0].body["messages"])
+    text = "\n".join(m["content"] for m in fake_openai.asked(CHAT)[0].json["messages"])
     for needle in (
         "How honeybees share where flowers are",
         "explain the dance",
@@ -88,7 +88,7 @@ async def test_unstreamed_script_and_usage_with_cost(
     with collect_usage() as usage:
         scenes = await collect(writer, script_request())
     assert scenes == expected(fake_openai)
-    assert fake_openai.asked(CHAT)[0].body.get("stream") in (None, False)
+    assert fake_openai.asked(CHAT)[0].json.get("stream") in (None, False)
     tokens_in, tokens_out = fake_openai.usage
     assert usage["tokens_in"] == tokens_in
     assert usage["tokens_out"] == tokens_out
@@ -103,7 +103,7 @@ async def test_streamed_usage_is_recorded(
     writer = OpenAIScriptWriter(make_settings())
     with collect_usage() as usage:
         await collect(writer, script_request())
-    assert fake_openai.asked(CHAT)[0].body["stream_options"] == {"include_usage": True}
+    assert fake_openai.asked(CHAT)[0].json["stream_options"] == {"include_usage": True}
     assert (usage["tokens_in"], usage["tokens_out"]) == fake_openai.usage
 
 
@@ -192,7 +192,7 @@ async def test_malformed_script_is_transient_once_then_permanent(
     assert (first.transient, second.transient) == (True, False)
     assert "scene 2 is not valid JSON" in first.message
     assert "twice" in second.message and "model" in second.message
-    first_messages, second_messages = (r.body["messages"] for r in fake_openai.asked(CHAT))
+    first_messages, second_messages = (r.json["messages"] for r in fake_openai.asked(CHAT))
     assert len(second_messages) == len(first_messages) + 1
     assert "could not be read" in second_messages[-1]["content"]
     # After the permanent failure the count starts over: a good answer now succeeds.
@@ -234,7 +234,7 @@ async def test_json_schema_rejection_falls_back_to_json_object(
     writer = OpenAIScriptWriter(make_settings())
     assert await collect(writer, script_request()) == expected(fake_openai)
     assert await collect(writer, script_request()) == expected(fake_openai)
-    formats = [r.body["response_format"]["type"] for r in fake_openai.asked(CHAT)]
+    formats = [r.json["response_format"]["type"] for r in fake_openai.asked(CHAT)]
     assert formats == ["json_schema", "json_object", "json_object"]
 
 

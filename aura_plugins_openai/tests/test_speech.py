@@ -41,7 +41,7 @@ async def test_wav_speech_is_written_and_its_duration_measured(
     assert speech.duration == pytest.approx(fake_openai.audio_samples[0] / RATE)
     with wave.open(str(out)) as reader:
         assert reader.getnframes() == fake_openai.audio_samples[0]
-    body = fake_openai.asked(SPEECH)[0].body
+    body = fake_openai.asked(SPEECH)[0].json
     assert body["response_format"] == "wav" and body["model"] == "test-tts"
     assert body["voice"] == "alloy"  # "joe" is not an OpenAI voice
     assert usage["characters"] == len(TEXT)
@@ -71,7 +71,7 @@ async def test_other_formats_are_measured_by_decoding(
     speech = await OpenAIVoice(make_settings(audio_format=audio_format)).synthesize(speech_request(out))
     expected = fake_openai.audio_samples[0] / RATE
     assert abs(speech.duration - expected) <= tolerance + 1e-9
-    assert fake_openai.asked(SPEECH)[0].body["response_format"] == audio_format
+    assert fake_openai.asked(SPEECH)[0].json["response_format"] == audio_format
 
 
 @pytest.mark.anyio
@@ -81,7 +81,7 @@ async def test_voice_name_and_rate_reach_the_server(
     """An OpenAI voice named in the brief is used; speed is the setting times the brief's rate."""
     voice = OpenAIVoice(make_settings(speed=1.2))
     speech = await voice.synthesize(speech_request(tmp_path / "a.wav", name="Nova", rate=1.5))
-    body = fake_openai.asked(SPEECH)[0].body
+    body = fake_openai.asked(SPEECH)[0].json
     assert body["voice"] == "nova"
     assert body["speed"] == pytest.approx(1.8)
     assert speech.duration == pytest.approx(fake_openai.audio_samples[0] / RATE)
@@ -109,17 +109,22 @@ async def test_speech_rate_limit_and_drop_leave_no_file(
 async def test_cancelled_speech_removes_the_partial_file(
     fake_openai: Any, make_settings: Settings, tmp_path: Path
 ) -> None:
-    """Cancelled while the server holds the audio half-sent: the half-written file is removed."""
+    """Cancelled while the server holds the audio half-sent: no file is left, half-written or whole."""
     fake_openai.stall_audio = threading.Event()
     out = tmp_path / "s.wav"
     voice = OpenAIVoice(make_settings())
+    returned: list[Any] = []
+
+    async def speak() -> None:
+        returned.append(await voice.synthesize(speech_request(out)))
+
     async with anyio.create_task_group() as group:
-        group.start_soon(voice.synthesize, speech_request(out))
+        group.start_soon(speak)
         await anyio.to_thread.run_sync(fake_openai.audio_started.wait, 10)
-        while not (out.exists() and out.stat().st_size > 0):
-            await anyio.sleep(0.01)
+        await anyio.sleep(0.3)  # the first half arrives while the server holds the rest
         group.cancel_scope.cancel()
-    assert not out.exists()
+    assert returned == []
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.anyio
@@ -133,5 +138,24 @@ async def test_the_speech_names_the_voice_that_spoke(
         speech = await OpenAIVoice(make_settings(**settings)).synthesize(
             speech_request(tmp_path / f"{i}.wav", name=asked)
         )
-        assert fake_openai.asked(SPEECH)[i].body["voice"] == spoke
+        assert fake_openai.asked(SPEECH)[i].json["voice"] == spoke
         assert speech.voice == spoke
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("audio_format", ["mp3", "wav"])
+async def test_garbled_speech_is_one_permanent_line_and_no_file(
+    fake_openai: Any, make_settings: Settings, tmp_path: Path, audio_format: str
+) -> None:
+    """A 200 whose body is not audio of the format asked for is a permanent ProviderError of one line that
+    names the format and the setting to check, with no traceback chained, and the streamed file is removed."""
+    fake_openai.fail(SPEECH, content="<html>upstream proxy error</html>" * 20)
+    out = tmp_path / "s.wav"
+    with pytest.raises(ProviderError) as caught:
+        await OpenAIVoice(make_settings(audio_format=audio_format)).synthesize(speech_request(out))
+    error = caught.value
+    assert error.transient is False
+    assert f"cannot be read as {audio_format} (the audio cannot be decoded" in error.message
+    assert "check [providers.openai] audio_format" in error.message
+    assert "\n" not in error.message and error.__cause__ is None
+    assert list(tmp_path.iterdir()) == []

@@ -41,7 +41,7 @@ async def test_default_workflow_is_queued_polled_and_fetched(
         picture = await provider.generate(request(tmp_path))
     quadrants(picture.path, 160, 90)
     assert usage["images"] == 1
-    workflow = comfyui.calls("/prompt")[0].json()["prompt"]
+    workflow = comfyui.calls("/prompt")[0].json["prompt"]
     assert workflow["6"]["inputs"]["text"].startswith("a lighthouse at dusk, cinematic film still")
     assert workflow["7"]["inputs"]["text"].startswith("lowres")
     assert workflow["3"]["inputs"]["seed"] == 987654321
@@ -54,8 +54,8 @@ async def test_default_workflow_is_queued_polled_and_fetched(
     polls = [r for r in comfyui.requests if r.path.startswith("/history/")]
     assert len(polls) == 4  # three "not done yet" answers, then the finished entry
     view = comfyui.calls("/view")[0]
-    assert view.query["type"] == ["output"]  # the saved image, not the preview
-    assert view.query["filename"] == ["aura_00001_.png"]
+    assert view.args.getlist("type") == ["output"]  # the saved image, not the preview
+    assert view.args.getlist("filename") == ["aura_00001_.png"]
 
 
 @pytest.mark.anyio
@@ -63,7 +63,7 @@ async def test_checkpoint_setting_fills_ckpt_name(comfyui: Any, tmp_path: Path) 
     """A configured checkpoint goes into the loader node; the server's list is not asked for."""
     provider = make(comfyui.url, tmp_path, checkpoint="sdxl_base_1.0.safetensors", family="sdxl")
     await provider.generate(request(tmp_path))
-    workflow = comfyui.calls("/prompt")[0].json()["prompt"]
+    workflow = comfyui.calls("/prompt")[0].json["prompt"]
     assert workflow["4"]["inputs"]["ckpt_name"] == "sdxl_base_1.0.safetensors"
     assert (workflow["5"]["inputs"]["width"], workflow["5"]["inputs"]["height"]) == (1344, 768)
     assert comfyui.calls("/object_info/CheckpointLoaderSimple") == []
@@ -84,7 +84,7 @@ async def test_bad_checkpoint_is_permanent_with_the_servers_reason(comfyui: Any,
 @pytest.mark.anyio
 async def test_execution_out_of_memory_is_permanent(comfyui: Any, tmp_path: Path) -> None:
     """An ``execution_error`` of type OutOfMemoryError in the history is permanent with advice."""
-    comfyui.faults.append("oom")
+    comfyui.fail("oom")
     with pytest.raises(ProviderError) as caught:
         await make(comfyui.url, tmp_path).generate(request(tmp_path))
     assert not caught.value.transient
@@ -106,7 +106,7 @@ async def test_user_workflow_with_placeholders(comfyui: Any, tmp_path: Path, qua
     )
     picture = await provider.generate(request(tmp_path, width=90, height=160))
     quadrants(picture.path, 90, 160)
-    sent = comfyui.calls("/prompt")[0].json()["prompt"]
+    sent = comfyui.calls("/prompt")[0].json["prompt"]
     assert sent["6"]["inputs"]["text"].startswith("masterpiece, a lighthouse at dusk")
     assert (sent["5"]["inputs"]["width"], sent["5"]["inputs"]["height"]) == (512, 768)
     assert sent["3"]["inputs"]["seed"] == 987654321
@@ -179,5 +179,5 @@ async def test_cancelled_call_removes_its_prompt_from_the_queue(comfyui: Any, tm
             await anyio.sleep(0.01)
         group.cancel_scope.cancel()
     prompt_id = next(iter(comfyui.jobs))
-    assert comfyui.calls("/queue")[0].json() == {"delete": [prompt_id]}
+    assert comfyui.calls("/queue")[0].json == {"delete": [prompt_id]}
     assert not (tmp_path / "scene.png").exists()

@@ -64,8 +64,8 @@ def test_aura_run_renders_a_video_with_webui_pictures(webui: Any, tmp_path: Path
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     calls = webui.calls("/sdapi/v1/txt2img")
     assert len(calls) == 2
-    assert {(c.json()["width"], c.json()["height"]) for c in calls} == {(768, 512)}
-    assert len({c.json()["seed"] for c in calls}) == 2  # the core gives each scene its own seed
+    assert {(c.json["width"], c.json["height"]) for c in calls} == {(768, 512)}
+    assert len({c.json["seed"] for c in calls}) == 2  # the core gives each scene its own seed
 
     with av.open(str(tmp_path / "bees.mp4")) as container:
         stream = container.streams.video[0]

@@ -39,7 +39,7 @@ async def test_core_generates_multipart_with_bearer_key(
     call = stability.calls("/v2beta/stable-image/generate/core")[0]
     assert call.headers["accept"] == "image/*"
     assert call.headers["content-type"].startswith("multipart/form-data")
-    form = call.form()
+    form = call.form
     assert form["aspect_ratio"] == "16:9"
     assert form["seed"] == "77"
     assert form["output_format"] == "png"
@@ -56,7 +56,7 @@ async def test_sd3_model_goes_to_sd3_endpoint_with_price_setting(stability: Any,
     provider = make(stability.url, tmp_path, model="sd3.5-large-turbo", price_usd=0.05, cfg=1.5)
     with collect_usage() as usage:
         await provider.generate(request(tmp_path))
-    form = stability.calls("/v2beta/stable-image/generate/sd3")[0].form()
+    form = stability.calls("/v2beta/stable-image/generate/sd3")[0].form
     assert (form["model"], form["mode"], form["cfg_scale"]) == ("sd3.5-large-turbo", "text-to-image", "1.5")
     assert "negative_prompt" not in form  # turbo models take none
     assert usage["cost_usd"] == pytest.approx(0.05)
@@ -92,7 +92,7 @@ async def test_missing_key_fails_without_a_request(
 @pytest.mark.anyio
 async def test_content_moderation_403_is_permanent(stability: Any, tmp_path: Path) -> None:
     """HTTP 403 content_moderation: permanent, with the server's reason and what to do."""
-    stability.faults.append("moderation")
+    stability.fail("moderation")
     with pytest.raises(ProviderError) as caught:
         await make(stability.url, tmp_path).generate(request(tmp_path))
     assert not caught.value.transient
@@ -103,7 +103,7 @@ async def test_content_moderation_403_is_permanent(stability: Any, tmp_path: Pat
 @pytest.mark.anyio
 async def test_content_filtered_finish_reason_is_permanent(stability: Any, tmp_path: Path) -> None:
     """A 200 whose ``finish-reason`` is CONTENT_FILTERED is not saved as a picture."""
-    stability.faults.append("filtered")
+    stability.fail("filtered")
     with pytest.raises(ProviderError, match="CONTENT_FILTERED") as caught:
         await make(stability.url, tmp_path).generate(request(tmp_path))
     assert not caught.value.transient
@@ -116,7 +116,7 @@ async def test_server_errors_and_rate_limits_are_transient(
     stability: Any, tmp_path: Path, fault: str, retry_after: float | None
 ) -> None:
     """HTTP 500 and 429 are transient; 429's ``Retry-After`` is passed on."""
-    stability.faults.append(fault)
+    stability.fail(fault)
     with pytest.raises(ProviderError) as caught:
         await make(stability.url, tmp_path).generate(request(tmp_path))
     assert caught.value.transient
@@ -126,7 +126,7 @@ async def test_server_errors_and_rate_limits_are_transient(
 @pytest.mark.anyio
 async def test_key_echoed_by_the_server_is_scrubbed(stability: Any, tmp_path: Path) -> None:
     """A server error that repeats the key does not carry it into the exception text."""
-    stability.faults.append("echo-key")
+    stability.fail("echo-key")
     with pytest.raises(ProviderError) as caught:
         await make(stability.url, tmp_path).generate(request(tmp_path))
     assert stability.KEY not in str(caught.value)

@@ -40,7 +40,7 @@ async def test_txt2img_picture_is_the_servers_resized_to_the_request(
     assert picture.path == tmp_path / "out" / "scene.png"
     assert (picture.width, picture.height) == (160, 90)
     quadrants(picture.path, 160, 90)
-    body = webui.calls("/sdapi/v1/txt2img")[0].json()
+    body = webui.calls("/sdapi/v1/txt2img")[0].json
     assert (body["width"], body["height"]) == (768, 512)
     assert body["seed"] == 1234
     assert (body["steps"], body["cfg_scale"], body["sampler_name"]) == (12, 5.5, "Euler a")
@@ -57,7 +57,7 @@ async def test_portrait_request_uses_portrait_native_size(webui: Any, tmp_path: 
     """A 9:16 request with family sdxl is generated at 768x1344 and fitted to 90x160."""
     provider = make(webui.url, tmp_path, family="sdxl")
     picture = await provider.generate(request(tmp_path, width=90, height=160))
-    body = webui.calls("/sdapi/v1/txt2img")[0].json()
+    body = webui.calls("/sdapi/v1/txt2img")[0].json
     assert (body["width"], body["height"]) == (768, 1344)
     quadrants(picture.path, 90, 160)
 
@@ -67,7 +67,7 @@ async def test_checkpoint_is_sent_as_override_setting(webui: Any, tmp_path: Path
     """A checkpoint the server lists is sent as ``override_settings.sd_model_checkpoint``."""
     provider = make(webui.url, tmp_path, checkpoint="dreamshaper_8")
     picture = await provider.generate(request(tmp_path))
-    body = webui.calls("/sdapi/v1/txt2img")[0].json()
+    body = webui.calls("/sdapi/v1/txt2img")[0].json
     assert body["override_settings"] == {"sd_model_checkpoint": "dreamshaper_8"}
     assert picture.source == "sd/webui:dreamshaper_8"
 
@@ -90,7 +90,7 @@ async def test_unknown_checkpoint_is_permanent_and_lists_the_servers(webui: Any,
 @pytest.mark.anyio
 async def test_server_error_500_is_transient(webui: Any, tmp_path: Path) -> None:
     """HTTP 500 without an out-of-memory text may succeed on retry, and leaves no file."""
-    webui.faults.append("500")
+    webui.fail("500")
     with pytest.raises(ProviderError) as caught:
         await make(webui.url, tmp_path).generate(request(tmp_path))
     assert caught.value.transient
@@ -101,7 +101,7 @@ async def test_server_error_500_is_transient(webui: Any, tmp_path: Path) -> None
 @pytest.mark.anyio
 async def test_503_honours_retry_after(webui: Any, tmp_path: Path) -> None:
     """HTTP 503 with ``Retry-After: 7`` is transient with ``retry_after`` 7 seconds."""
-    webui.faults.append("503")
+    webui.fail("503")
     with pytest.raises(ProviderError) as caught:
         await make(webui.url, tmp_path).generate(request(tmp_path))
     assert caught.value.transient
@@ -112,7 +112,7 @@ async def test_503_honours_retry_after(webui: Any, tmp_path: Path) -> None:
 @pytest.mark.parametrize("status", ["409", "425"])
 async def test_conflict_and_too_early_are_transient(webui: Any, tmp_path: Path, status: str) -> None:
     """HTTP 409 and 425 may pass by sending the request again: transient, honouring ``Retry-After``."""
-    webui.faults.append(status)
+    webui.fail(status)
     with pytest.raises(ProviderError) as caught:
         await make(webui.url, tmp_path).generate(request(tmp_path))
     assert caught.value.transient
@@ -123,7 +123,7 @@ async def test_conflict_and_too_early_are_transient(webui: Any, tmp_path: Path, 
 @pytest.mark.anyio
 async def test_out_of_memory_is_permanent_with_advice(webui: Any, tmp_path: Path) -> None:
     """ "CUDA out of memory" in a 500 body is permanent and tells what to change."""
-    webui.faults.append("oom")
+    webui.fail("oom")
     with pytest.raises(ProviderError) as caught:
         await make(webui.url, tmp_path).generate(request(tmp_path))
     assert not caught.value.transient
@@ -154,5 +154,6 @@ async def test_check_reports_reachable_server(webui: Any, tmp_path: Path) -> Non
 
 def test_settings_of_another_backend_are_refused(tmp_path: Path) -> None:
     """``workflow`` belongs to comfyui: with backend webui it is a user error naming it."""
-    with pytest.raises(UserError, match="workflow"):
+    with pytest.raises(UserError) as caught:
         make("http://127.0.0.1:1", tmp_path, workflow="wf.json")
+    assert str(caught.value) == "providers.sd.workflow: not read by backend webui, only by comfyui"

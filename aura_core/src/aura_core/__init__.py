@@ -5,6 +5,7 @@ Plugins import only the names listed in ``__all__``.
 
 from loguru import logger
 
+from aura_core.audio import AudioDecodeError, DecodedAudio, decode_to_wav
 from aura_core.contract import (
     AssemblyRequest,
     Availability,
@@ -82,6 +83,7 @@ __all__ = [
     "OPTIONAL_MEMBERS",
     "TRANSIENT_STATUSES",
     "AssemblyRequest",
+    "AudioDecodeError",
     "AuraError",
     "Availability",
     "BreakerChanged",
@@ -91,6 +93,7 @@ __all__ = [
     "CallPolicy",
     "Clip",
     "Composer",
+    "DecodedAudio",
     "Event",
     "Executor",
     "Fallback",
@@ -142,6 +145,7 @@ __all__ = [
     "VoiceSpec",
     "WordTiming",
     "count_words",
+    "decode_to_wav",
     "hookimpl",
     "http_failure",
     "is_transient_status",

@@ -8,7 +8,7 @@ chain provider's key is used with no call. Otherwise each provider is called thr
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,6 +16,7 @@ import anyio
 import attrs
 from attrs import define, field
 
+from aura_core.artifacts import ArtifactIndex
 from aura_core.context import PipelineContext
 from aura_core.contract import ProviderSettings, SceneDraft, ScriptRequest
 from aura_core.errors import ProviderError, RunFailed, UserError
@@ -112,6 +113,11 @@ class ProviderCalls:
         registry: ProviderRegistry,
         executor: Executor | None = None,
     ) -> ProviderCalls:
+        """The calls of a run: its chains (``resolve_chains``) over its store."""
+        return cls(ctx, store, cls.resolve_chains(ctx, registry), executor or InProcess())
+
+    @staticmethod
+    def resolve_chains(ctx: PipelineContext, registry: ProviderRegistry) -> dict[str, list[Link]]:
         """Resolve the brief's chains (or the default ones), configure each provider, give each a guard."""
         spec = ctx.spec
         chains: dict[str, list[Link]] = {}
@@ -147,7 +153,7 @@ class ProviderCalls:
                 guard = Guard(policy=policy, limiter=anyio.CapacityLimiter(concurrency), breaker=breaker)
                 links.append(Link(configured, policy, guard, fingerprint_of(configured)))
             chains[kind] = links
-        return cls(ctx, store, chains, executor or InProcess())
+        return chains
 
     def names(self, kind: str) -> list[str]:
         """The provider names of a kind's chain, in order."""
@@ -175,23 +181,14 @@ class ProviderCalls:
         ``first``: the first attempt of the chain's first provider awaits ``first(request)`` (its
         ``out_path`` set) instead of calling ``method`` (a soundtrack streamed as the scenes were
         placed); its retries and the other providers call ``method``."""
-        links = self.chains[kind]
-        keys = [self.store.key(link.name, link.fingerprint, request, ignore=key_ignore) for link in links]
-        for link, key in zip(links, keys, strict=True):
-            hit = self.store.lookup(key, result_type)
-            if hit is not None:
-                self._done(stage, index, link, key, started=None)
-                return hit, link.name
-        causes: list[str] = []
-        prepared = [first]
-        for position, (link, key) in enumerate(zip(links, keys, strict=True)):
-            started = self._begin(stage, index, link, key)
+        prepared = [first] if first is not None else []
+        leader = self.chains[kind][0] if self.chains[kind] else None
 
-            async def invoke(link: Link = link, position: int = position) -> Any:
+        async def attempt(link: Link) -> R:
+            async def invoke() -> Any:
                 link.calls += 1
-                out = self.store.temp_path(suffix)
-                asked = attrs.evolve(request, out_path=out)
-                ready = prepared.pop() if position == 0 and prepared else None
+                asked = attrs.evolve(request, out_path=self.store.temp_path(suffix))
+                ready = prepared.pop() if link is leader and prepared else None
                 with collect_usage() as usage:
                     try:
                         if ready is not None:
@@ -200,23 +197,73 @@ class ProviderCalls:
                     finally:
                         _add(link.usage, usage)
 
+            result: R = await link.guard.call(
+                invoke,
+                lambda r: validate(r, request),
+                self._retry_reporter(stage, index, link.name),
+                queued=queued,
+                retry_invalid=not is_deterministic(link.provider),
+            )
+            return result
+
+        async def commit(link: Link, key: str, result: R) -> R:
+            return await self.store.commit_async(key, kind, link.name, result)
+
+        return await self._through_chain(
+            stage,
+            index,
+            kind,
+            request,
+            result_type,
+            attempt,
+            commit,
+            f"{stage} of scene {index + 1} failed with every {kind} provider",
+            key_ignore=key_ignore,
+        )
+
+    async def _through_chain(
+        self,
+        stage: str,
+        index: int,
+        kind: str,
+        request: Any,
+        result_type: type[R],
+        attempt: Callable[[Link], Awaitable[R]],
+        commit: Callable[[Link, str, R], Awaitable[R]],
+        failure: str,
+        *,
+        key_ignore: frozenset[str] = frozenset(),
+        replay: Callable[[R], Awaitable[None]] | None = None,
+    ) -> tuple[R, str]:
+        """Try the chain of ``kind`` for one item: what every caller of a provider goes through.
+
+        A result the store holds under any provider's key is used (the first in chain order), with no
+        call; ``replay`` first hands it on. Otherwise each provider in turn gets ``attempt`` (its guarded
+        call, raising ``Exhausted`` when it gives up, which moves on to the next with a ``Fallback``
+        event); the first result is ``commit``-ted under that provider's key. Each step is journaled and
+        announced; when every provider fails, the error names each one's cause after ``failure``.
+        """
+        links = self.chains[kind]
+        keys = [self.store.key(link.name, link.fingerprint, request, ignore=key_ignore) for link in links]
+        found = _first_stored(self.store, keys, result_type)
+        if found is not None:
+            hit, position = found
+            if replay is not None:
+                await replay(hit)
+            self._done(stage, index, links[position], keys[position], started=None)
+            return hit, links[position].name
+        causes: list[str] = []
+        for position, (link, key) in enumerate(zip(links, keys, strict=True)):
+            started = self._begin(stage, index, link, key)
             try:
-                result = await link.guard.call(
-                    invoke,
-                    lambda r: validate(r, request),
-                    self._retry_reporter(stage, index, link.name),
-                    queued=queued,
-                    retry_invalid=not is_deterministic(link.provider),
-                )
+                result = await attempt(link)
             except Exhausted as exc:
                 causes.append(self._fall_back(stage, index, kind, links, position, exc.cause))
                 continue
-            result = await self.store.commit_async(key, kind, link.name, result)
+            result = await commit(link, key, result)
             self._done(stage, index, link, key, started=started)
             return result, link.name
-        raise self._give_up(
-            stage, index, causes, f"{stage} of scene {index + 1} failed with every {kind} provider"
-        )
+        raise self._give_up(stage, index, causes, failure)
 
     def _begin(self, stage: str, index: int, link: Link, key: str) -> float:
         """Journal and announce that ``link`` starts on an item; returns the start time."""
@@ -291,26 +338,14 @@ class ProviderCalls:
         A retried or fallen-back stream replays its scenes: ones already emitted are skipped when
         identical; a stream that changes an emitted scene cannot be used (the run fails; resume redoes it).
         """
-        links = self.chains["llm"]
-        keys = [self.store.key(link.name, link.fingerprint, request) for link in links]
-        for link, key in zip(links, keys, strict=True):
-            hit = self.store.lookup(key, tuple[SceneDraft, ...])
-            if hit is not None:
-                for index, draft in enumerate(hit):
-                    await emit(index, draft)
-                self._done("script", 0, link, key, started=None)
-                return link.name
         emitted: list[SceneDraft] = []
-        causes: list[str] = []
-        for position, (link, key) in enumerate(zip(links, keys, strict=True)):
-            started = self._begin("script", 0, link, key)
+
+        async def attempt(link: Link) -> tuple[SceneDraft, ...]:
             follows_plan = optional_member(link.provider, "follows_plan")
             # a script that fails the checks comes back the same from a deterministic writer: no retry
             transient = not is_deterministic(link.provider)
 
-            async def consume(
-                link: Link = link, follows_plan: bool = follows_plan, transient: bool = transient
-            ) -> list[SceneDraft]:
+            async def consume() -> tuple[SceneDraft, ...]:
                 link.calls += 1
                 drafts: list[SceneDraft] = []
                 with collect_usage() as usage:
@@ -344,23 +379,60 @@ class ProviderCalls:
                 )
                 if problem:
                     raise ProviderError(problem, transient=transient)
-                return drafts
+                return tuple(drafts)
 
-            try:
-                # Each scene of the stream has the policy's timeout; the whole stream has the budget.
-                drafts = await link.guard.call(
-                    consume,
-                    lambda _r: None,
-                    self._retry_reporter("script", 0, link.name),
-                    timeout=link.policy.budget,
-                )
-            except Exhausted as exc:
-                causes.append(self._fall_back("script", 0, "llm", links, position, exc.cause))
-                continue
-            self.store.commit_value(key, "llm", link.name, tuple(drafts))
-            self._done("script", 0, link, key, started=started)
-            return link.name
-        raise self._give_up("script", 0, causes, "the script failed with every llm provider")
+            # Each scene of the stream has the policy's timeout; the whole stream has the budget.
+            drafts: tuple[SceneDraft, ...] = await link.guard.call(
+                consume,
+                lambda _r: None,
+                self._retry_reporter("script", 0, link.name),
+                timeout=link.policy.budget,
+            )
+            return drafts
+
+        async def commit(link: Link, key: str, drafts: tuple[SceneDraft, ...]) -> tuple[SceneDraft, ...]:
+            self.store.commit_value(key, "llm", link.name, drafts)
+            return drafts
+
+        async def replay(drafts: tuple[SceneDraft, ...]) -> None:
+            for index, draft in enumerate(drafts):
+                await emit(index, draft)
+
+        _drafts, provider = await self._through_chain(
+            "script",
+            0,
+            "llm",
+            request,
+            tuple[SceneDraft, ...],
+            attempt,
+            commit,
+            "the script failed with every llm provider",
+            replay=replay,
+        )
+        return provider
+
+
+def stored(
+    index: ArtifactIndex,
+    links: Sequence[Link],
+    request: Any,
+    result_type: type[R],
+    *,
+    key_ignore: frozenset[str] = frozenset(),
+) -> R | None:
+    """The stored result a chain would reuse for ``request`` (any provider's, the first in chain order), or None."""
+    keys = [index.key(link.name, link.fingerprint, request, ignore=key_ignore) for link in links]
+    found = _first_stored(index, keys, result_type)
+    return None if found is None else found[0]
+
+
+def _first_stored(index: ArtifactIndex, keys: Sequence[str], result_type: type[R]) -> tuple[R, int] | None:
+    """The result ``index`` holds under the first of ``keys`` that it holds, and that key's position."""
+    for position, key in enumerate(keys):
+        hit = index.lookup(key, result_type)
+        if hit is not None:
+            return hit, position
+    return None
 
 
 def _add(total: dict[str, float], more: dict[str, float]) -> None:

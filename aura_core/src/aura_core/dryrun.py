@@ -18,18 +18,17 @@ reads). A provider without a hint costs 0 when it is ``auto`` (offline), else it
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio
 from attrs import evolve, frozen
 
-from aura_core.cache import cache_dir_from_env, damaged_database
-from aura_core.calls import PRICE_KEY, Link, ProviderCalls
+from aura_core.artifacts import ArtifactIndex
+from aura_core.cache import cache_dir_from_env
+from aura_core.calls import PRICE_KEY, Link, ProviderCalls, stored
 from aura_core.context import PipelineContext
 from aura_core.contract import Narration, Picture, SceneDraft, Segment, Soundtrack, Speech, Video
 from aura_core.errors import UserError
@@ -41,8 +40,8 @@ from aura_core.registry import ProviderRegistry
 from aura_core.runner import (
     SEGMENT_KEY_IGNORE,
     assembly_request,
+    composers_mix_soundtrack,
     image_request,
-    mixes_soundtrack,
     scene_frames,
     script_request,
     segment_request,
@@ -51,86 +50,11 @@ from aura_core.runner import (
     timed_scene,
 )
 from aura_core.specs import KINDS, BriefFile, SystemProfile
-from aura_core.store import _SCHEMA, RunStore, file_digest
 from aura_core.wordcount import counts_characters
-
-T = TypeVar("T")
 
 #: Characters per planned word, to price a voice before the script exists.
 CHARACTERS_PER_WORD = 6.0
 _PRICE_UNITS = ("per_call", "per_1k_characters")
-
-
-class JournalSnapshot(RunStore):
-    """A read-only view of a run's store: the same keys and lookups as ``RunStore``, nothing written.
-
-    The run directory is neither created nor locked; its journal (with its write-ahead log) is
-    copied into ``scratch`` and opened there, so a run in progress is read as far as it got.
-    A missing or corrupt artifact counts as not stored (and is left as it is). With the shared
-    cache on, its index is read too (read-only).
-    """
-
-    def __init__(self, run_dir: Path, scratch: Path, *, read_journal: bool = True) -> None:
-        # RunStore.__init__ is not called on purpose: it creates the folder and takes the lock.
-        self.run_dir = run_dir.resolve()
-        self.shared = None
-        self.artifacts = self.run_dir / "artifacts"
-        self.tmp = scratch
-        self._digests: dict[tuple[str, int, int], str] = {}
-        self.calls_saved = 0
-        journal = self.journal = self.run_dir / "journal.sqlite"
-        if read_journal and journal.is_file():
-            for suffix in ("", "-wal"):
-                source = journal.with_name(journal.name + suffix)
-                if source.is_file():
-                    shutil.copyfile(source, scratch / source.name)
-            self._db = sqlite3.connect(scratch / journal.name, isolation_level=None)
-        else:
-            self._db = sqlite3.connect(":memory:", isolation_level=None)
-        try:
-            self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            self._db.close()
-            if damaged_database(exc):
-                raise self._corrupt(str(exc)) from None  # the line a run would give
-            raise
-        self._shared_db: sqlite3.Connection | None = None
-        self._shared_artifacts: Path | None = None
-        root = cache_dir_from_env() if read_journal else None
-        if root is not None and (root / "index.sqlite").is_file():
-            self._shared_db = sqlite3.connect(f"{(root / 'index.sqlite').as_uri()}?mode=ro", uri=True)
-            self._shared_artifacts = root / "artifacts"
-
-    def lookup(self, key: str, result_type: type[T]) -> T | None:
-        """The result a run would find for ``key`` (in the journal or the shared cache), or None."""
-        row = self._sql("SELECT result, files FROM artifacts WHERE key = ?", (key,)).fetchone()
-        folder = self.artifacts
-        if row is None and self._shared_db is not None and self._shared_artifacts is not None:
-            try:
-                row = self._shared_db.execute(
-                    "SELECT result, files FROM entries WHERE key = ?", (key,)
-                ).fetchone()
-            except sqlite3.DatabaseError:
-                row = None  # a damaged index: the run would go on without the cache too
-            folder = self._shared_artifacts
-        if row is None:
-            return None
-        decoded = self._decode(row[0], row[1], result_type)
-        if isinstance(decoded, Exception):
-            return None  # a row the run would drop and make again
-        files, result = decoded
-        for name, digest in files:
-            path = folder / name
-            if not path.is_file() or file_digest(path) != digest:
-                return None
-        self.calls_saved += 1
-        return result
-
-    def close(self) -> None:
-        """Close the journal copy and the shared index."""
-        self._db.close()
-        if self._shared_db is not None:
-            self._shared_db.close()
 
 
 @frozen
@@ -276,15 +200,6 @@ def price_of(spec: BriefFile, link: Link) -> dict[str, float] | None:
     return prices
 
 
-def _first(calls: ProviderCalls, kind: str, request: Any, result_type: type[T], **key: Any) -> T | None:
-    """The stored result a chain would reuse for ``request`` (any provider of the chain), as the runner looks."""
-    for link in calls.chains[kind]:
-        hit = calls.store.lookup(calls.store.key(link.name, link.fingerprint, request, **key), result_type)
-        if hit is not None:
-            return hit
-    return None
-
-
 @frozen
 class _Predicted:
     scene_count: int
@@ -294,24 +209,26 @@ class _Predicted:
     voice_characters: int
 
 
-def predict(ctx: PipelineContext, calls: ProviderCalls) -> _Predicted:
-    """Walk the run's requests in order and count which results the store already holds."""
+def predict(ctx: PipelineContext, chains: Mapping[str, list[Link]], held: ArtifactIndex) -> _Predicted:
+    """Walk the run's requests in order and count which results ``held`` already holds for ``chains``."""
     spec, plan = ctx.spec, ctx.plan
     cached: dict[str, int] = dict.fromkeys(KINDS, 0)
-    drafts = _first(calls, "llm", script_request(spec, plan), tuple[SceneDraft, ...])
+    drafts = stored(held, chains["llm"], script_request(spec, plan), tuple[SceneDraft, ...])
     if drafts is None:
         # a target in characters (zh, ja, ko, th) is already the characters to voice
         per_word = 1.0 if counts_characters(spec.brief.language) else CHARACTERS_PER_WORD
         return _Predicted(plan.scene_count, None, cached, None, round(plan.word_target * per_word))
     cached["llm"] = 1
     count = len(drafts)
-    illustrated = bool(calls.chains["image"])
+    illustrated = bool(chains["image"])
     speeches: list[Speech | None] = []
     pictures: list[Picture | None] = []
     for index, draft in enumerate(drafts):
-        speeches.append(_first(calls, "tts", speech_request(spec, draft), Speech))
+        speeches.append(stored(held, chains["tts"], speech_request(spec, draft), Speech))
         cached["tts"] += speeches[-1] is not None
-        picture = _first(calls, "image", image_request(spec, index, draft), Picture) if illustrated else None
+        picture = (
+            stored(held, chains["image"], image_request(spec, index, draft), Picture) if illustrated else None
+        )
         pictures.append(picture)
         cached["image"] += picture is not None
     # A scene's start needs the voices before it; its segment, its picture and the next one too.
@@ -335,21 +252,21 @@ def predict(ctx: PipelineContext, calls: ProviderCalls) -> _Predicted:
         request = segment_request(
             spec, scene, speech, pictures[index], None if index + 1 == count else pictures[index + 1], count
         )
-        segment = _first(calls, "composer", request, Segment, ignore=SEGMENT_KEY_IGNORE)
+        segment = stored(held, chains["composer"], request, Segment, key_ignore=SEGMENT_KEY_IGNORE)
         segments.append(None if segment is None else evolve(segment, start=scene.start, index=index))
         cached["composer"] += segment is not None
     voiced = all(f is not None for f in frames)
     duration = sum(f for f in frames if f is not None) / spec.render.fps if voiced else None
     soundtrack: Soundtrack | None = None
-    mixing = mixes_soundtrack(calls)
+    mixing = composers_mix_soundtrack(chains["composer"])
     if mixing and duration is not None:
         mix = soundtrack_request(spec, tuple(narration), duration)
-        soundtrack = _first(calls, "composer", mix, Soundtrack)
+        soundtrack = stored(held, chains["composer"], mix, Soundtrack)
         cached["composer"] += soundtrack is not None
     if all(s is not None for s in segments) and voiced and (soundtrack is not None or not mixing):
         known = tuple(s for s in segments if s is not None)
         assembly = assembly_request(spec, known, tuple(narration), soundtrack)
-        video = _first(calls, "composer", assembly, Video)
+        video = stored(held, chains["composer"], assembly, Video)
         cached["composer"] += video is not None
     characters = sum(len(d.narration) for d, s in zip(drafts, speeches, strict=True) if s is None)
     return _Predicted(count, drafts, cached, duration, characters)
@@ -370,24 +287,31 @@ async def dry_run(
         spec=spec, run_id=run_dir.name, run_dir=run_dir, plan=plan, system=SystemProfile.detect()
     )
     with tempfile.TemporaryDirectory(prefix="aura-dry-run-") as scratch:
-        store = JournalSnapshot(run_dir, Path(scratch), read_journal=not fresh)
+        # The run's results as far as it got, read from a copy: no lock, nothing written in run_dir.
+        held = ArtifactIndex.snapshot(
+            run_dir,
+            Path(scratch),
+            read_journal=not fresh,
+            shared_root=None if fresh else cache_dir_from_env(),
+        )
         try:
-            calls = ProviderCalls.build(ctx, store, registry, executor)
-            predicted = predict(ctx, calls)
+            chains = ProviderCalls.resolve_chains(ctx, registry)
+            predicted = predict(ctx, chains, held)
         finally:
-            store.close()
+            held.close()
     checks: dict[tuple[str, str], tuple[bool, str]] = {}
     for kind in KINDS:
-        for link in calls.chains[kind]:
+        for link in chains[kind]:
             checks[(kind, link.name)] = await availability(link.provider)
     count = predicted.scene_count
-    composing = count + 1 + (1 if mixes_soundtrack(calls) else 0)  # segments, (soundtrack), assembly
-    wanted = {"llm": 1, "tts": count, "image": count if calls.chains["image"] else 0, "composer": composing}
+    mixing = composers_mix_soundtrack(chains["composer"])
+    composing = count + 1 + (1 if mixing else 0)  # segments, (soundtrack), assembly
+    wanted = {"llm": 1, "tts": count, "image": count if chains["image"] else 0, "composer": composing}
     # What the composers find in the render settings stops the run before any call: it is a problem here too.
-    problems = await render_problems(spec.render, [link.provider for link in calls.chains["composer"]])
+    problems = await render_problems(spec.render, [link.provider for link in chains["composer"]])
     providers: list[ProviderPlan] = []
     for kind in KINDS:
-        links = calls.chains[kind]
+        links = chains[kind]
         usable = [link for link in links if checks[(kind, link.name)][0]]
         if links and not usable:
             details = "; ".join(

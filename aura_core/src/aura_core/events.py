@@ -10,6 +10,8 @@ from typing import Any
 
 from attrs import asdict, field, frozen
 
+from aura_core.stages import STAGE_NAMES
+
 
 def _now() -> float:
     return time.monotonic()
@@ -140,4 +142,5 @@ class RunFinished(Event):
     error: str | None = None
 
 
-STAGES = ("script", "voice", "visuals", "segments", "soundtrack", "assembly")
+#: The stage names, in order (the stages themselves are in ``aura_core.stages``).
+STAGES = STAGE_NAMES

@@ -32,14 +32,14 @@ from aura_core.errors import AuraError, BriefError, RunFailed, UserError
 from aura_core.events import Event, RunFinished, RunStarted
 from aura_core.executor import Executor
 from aura_core.loader import dump_brief, load_brief, load_brief_bytes
-from aura_core.logs import redact, run_log, summarize
+from aura_core.logs import run_log, summarize
 from aura_core.metrics import MetricsCollector
 from aura_core.output import check_out
 from aura_core.planning import plan_script
 from aura_core.plugins import PluginHost
 from aura_core.preflight import render_problems
 from aura_core.registry import ProviderRegistry
-from aura_core.report_html import write_report_html
+from aura_core.report import build_report, report_text, write_report_page
 from aura_core.runner import Runner
 from aura_core.specs import KINDS, BriefFile, SystemProfile
 from aura_core.store import RunStore, atomic_write_text, out_of_space, raise_if_out_of_space
@@ -372,7 +372,7 @@ class Pipeline:
                 run_id=ctx.run_id, state=state, video=str(ctx.video.path) if ctx.video else None, error=error
             )
         )
-        text = redact(json.dumps(build_report(ctx, calls, metrics, store), indent=2, default=str))
+        text = report_text(build_report(ctx, calls, metrics, store))
         try:
             store.set_meta("state", state)
             atomic_write_text(ctx.run_dir / "report.json", text)
@@ -382,76 +382,7 @@ class Pipeline:
             # The run already failed or was stopped (maybe by the full disk): keep that outcome, not this one.
             logger.bind(run_id=ctx.run_id).warning("the run's state and report not written: {}", exc)
             return
-        try:
-            write_report_html(ctx.run_dir, json.loads(text))
-        except Exception as exc:  # noqa: BLE001 - the page is a view of report.json: never fail the run for it
-            logger.bind(run_id=ctx.run_id).warning("report.html not written: {}: {}", type(exc).__name__, exc)
-
-
-def build_report(
-    ctx: PipelineContext, calls: ProviderCalls, metrics: MetricsCollector, store: RunStore
-) -> dict[str, Any]:
-    """The content of ``report.json``."""
-    providers: dict[str, list[dict[str, Any]]] = {}
-    for kind, links in calls.chains.items():
-        providers[kind] = [
-            {
-                "name": link.name,
-                "fingerprint": link.fingerprint,
-                "calls": link.calls,
-                "failures": link.failures,
-                "cached": link.cached,
-                "retries": link.guard.retries,
-                "breaker": {"state": link.guard.breaker.state, "opened": link.guard.breaker.opened_count},
-                "usage": dict(link.usage),
-            }
-            for link in links
-        ]
-    scenes = [
-        {
-            "index": i,
-            "heading": out.scene.heading,
-            "narration": out.scene.narration,
-            "start": out.scene.start,
-            "duration": out.scene.duration,
-            "speech_seconds": out.speech.duration if out.speech else None,
-            "voice_provider": out.voice_provider,
-            "picture_provider": out.picture_provider,
-            "picture": str(out.picture.path) if out.picture else None,
-        }
-        for i, out in sorted(ctx.scenes.items())
-    ]
-    video = ctx.video
-    return {
-        "run_id": ctx.run_id,
-        **metrics.to_dict(),
-        "plan": {
-            "scene_count": ctx.plan.scene_count,
-            "word_target": ctx.plan.word_target,
-            "words_per_minute": ctx.plan.words_per_minute,
-        },
-        "providers": providers,
-        "calls_saved": store.calls_saved,
-        "scenes": scenes,
-        "video": None
-        if video is None
-        else {
-            "path": str(video.path),
-            "duration": video.duration,
-            "width": video.width,
-            "height": video.height,
-            "fps": video.fps,
-            "size_bytes": video.size_bytes,
-        },
-        "system": {
-            "cores": ctx.system.cores,
-            "memory_bytes": ctx.system.memory_bytes,
-            "gpu": ctx.system.gpu,
-            "ffmpeg": ctx.system.ffmpeg,
-        },
-        "errors": ctx.errors,
-        "notes": ctx.notes,
-    }
+        write_report_page(ctx.run_dir, text, ctx.run_id)
 
 
 def _to_toml(data: dict[str, Any]) -> str:

@@ -21,9 +21,10 @@ from aura_core.events import (
     StageStarted,
 )
 from aura_core.logs import redact
+from aura_core.stages import STAGES
 
-#: Share of the whole run each stage stands for (they add up to 1).
-STAGE_WEIGHTS = {"script": 0.10, "voice": 0.20, "visuals": 0.25, "segments": 0.35, "assembly": 0.10}
+#: Share of the whole run each stage stands for (they add up to 1; a stage only some runs have counts 0).
+STAGE_WEIGHTS = {stage.name: stage.weight for stage in STAGES if stage.weight}
 
 
 @define
@@ -38,8 +39,7 @@ class ProgressModel:
     def update(self, event: Event) -> None:
         """Take one event."""
         if isinstance(event, RunStarted):
-            self.totals = dict.fromkeys(STAGE_WEIGHTS, event.scene_count)
-            self.totals["script"] = self.totals["assembly"] = 1
+            self.totals = {stage.name: stage.items(event.scene_count) for stage in STAGES}
             self.started = event.at
         elif isinstance(event, StageStarted):
             self.totals[event.stage] = event.total

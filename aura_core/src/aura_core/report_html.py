@@ -25,10 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from aura_core.errors import UserError
+from aura_core.stages import PER_SCENE, STAGE_NAMES, stage_named
 from aura_core.store import atomic_write_text
 
 #: Stage order on the page (lanes and tables).
-STAGE_ORDER = ("script", "voice", "visuals", "segments", "soundtrack", "assembly")
+STAGE_ORDER = STAGE_NAMES
+_FIRST_PER_SCENE = STAGE_ORDER.index(PER_SCENE[0])
 #: Provider colours, given in order of the chains in ``report.json`` (colour-blind friendly, Okabe-Ito + extras).
 PALETTE = (
     "#0072B2",
@@ -102,19 +104,17 @@ def picture_source(picture: str | None, run_dir: Path) -> str | None:
 
 
 def _lane_order(entry: Mapping[str, Any]) -> tuple[int, int, int]:
-    stage = str(entry["stage"])
-    rank = STAGE_ORDER.index(stage) if stage in STAGE_ORDER else len(STAGE_ORDER)
-    if stage == "script":
-        return (0, 0, 0)
-    if stage in ("soundtrack", "assembly"):
-        return (2, rank, 0)
+    """Lanes top to bottom: stages of one item before the first per-scene stage (the script), then the
+    scenes (each with its stages in order), then the other stages of one item (soundtrack, assembly)."""
+    stage = stage_named(str(entry["stage"]))
+    rank = STAGE_ORDER.index(stage.name) if stage.name in STAGE_ORDER else len(STAGE_ORDER)
+    if not stage.per_scene:
+        return (0 if rank < _FIRST_PER_SCENE else 2, rank, 0)
     return (1, int(entry["index"]), rank)
 
 
 def _lane_label(stage: str, index: int) -> str:
-    if stage in ("script", "soundtrack", "assembly"):
-        return stage
-    return f"scene {index + 1} · {'segment' if stage == 'segments' else stage}"
+    return stage_named(stage).label(index)
 
 
 def _tick_step(total: float) -> float:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from attrs import define, evolve, field
 from loguru import logger
 
-from aura_core.calls import ProviderCalls
+from aura_core.calls import Link, ProviderCalls
 from aura_core.context import PipelineContext, SceneOutputs
 from aura_core.contract import (
     AssemblyRequest,
@@ -48,6 +49,7 @@ from aura_core.executor import InProcess
 from aura_core.members import optional_member
 from aura_core.planning import ScriptPlan, draft_scene
 from aura_core.specs import BriefFile, RenderSpec
+from aura_core.stages import PER_SCENE, stage_named
 from aura_core.store import RunStore
 from aura_core.validation import check_picture, check_segment, check_soundtrack, check_speech, check_video
 
@@ -167,8 +169,12 @@ def soundtrack_suffix(render: RenderSpec) -> str:
 
 def mixes_soundtrack(calls: ProviderCalls) -> bool:
     """Whether every composer of the chain makes soundtracks on their own (``SoundtrackMixer``)."""
-    links = calls.chains["composer"]
-    return bool(links) and all(isinstance(link.provider, SoundtrackMixer) for link in links)
+    return composers_mix_soundtrack(calls.chains["composer"])
+
+
+def composers_mix_soundtrack(composers: Sequence[Link]) -> bool:
+    """Whether every composer of a chain makes soundtracks on its own (``SoundtrackMixer``)."""
+    return bool(composers) and all(isinstance(link.provider, SoundtrackMixer) for link in composers)
 
 
 def streams_soundtrack(calls: ProviderCalls) -> bool:
@@ -227,7 +233,7 @@ class _Stages:
     script_done: bool = False
 
     def _total(self, stage: str) -> int:
-        return 1 if stage in ("script", "soundtrack", "assembly") else self.total
+        return stage_named(stage).items(self.total)
 
     def begin(self, stage: str) -> None:
         if stage not in self.started:
@@ -342,7 +348,7 @@ class Runner:
         end.is_end = True
         end.pictured.set()
         self._check_timeline()
-        for stage in ("voice", "visuals", "segments"):
+        for stage in PER_SCENE:
             self.stages.maybe_finish(stage)
 
     async def _voice(self, slot: _Slot) -> None:

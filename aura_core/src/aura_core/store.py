@@ -1,9 +1,10 @@
-"""The run directory: a checkpoint journal (SQLite, WAL) and content-addressed artifacts.
+"""The run directory: a checkpoint journal (SQLite, WAL) and content-addressed artifacts, locked and written.
 
-Every provider result is stored under a key hashed from (provider name, fingerprint, request).
+Every provider result is stored under a key hashed from (provider name, fingerprint, request)
+(``ArtifactIndex.key``, the read-only side in ``aura_core.artifacts``).
 A provider writes into ``tmp/``; ``commit`` fsyncs the file, renames it to ``artifacts/<key>…``,
 records its SHA-256, and only then writes the journal row. ``lookup`` re-checks the checksum, so a
-corrupt or truncated artifact is re-made, never used.
+corrupt or truncated artifact is re-made, never used. Also here: atomic writes and telling a full disk.
 """
 
 from __future__ import annotations
@@ -17,36 +18,19 @@ import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
 import attrs
-import cattrs
 from loguru import logger
 
+from aura_core.artifacts import SCHEMA, ArtifactIndex, Damage, damaged_journal, file_digest
 from aura_core.cache import CacheEntry, SharedCache, damaged_database, link_or_copy
 from aura_core.errors import RunFailed, UserError
 
 T = TypeVar("T")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS artifacts (
-    key TEXT PRIMARY KEY, kind TEXT NOT NULL, provider TEXT NOT NULL,
-    result TEXT NOT NULL, files TEXT NOT NULL, created REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS items (
-    stage TEXT NOT NULL, idx INTEGER NOT NULL, state TEXT NOT NULL, provider TEXT, key TEXT,
-    updated REAL NOT NULL, PRIMARY KEY (stage, idx)
-);
-CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
-"""
-
-_converter = cattrs.Converter()
-
-#: What reading a stored row can raise when its JSON is garbled or of another shape than the result type.
-_UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, cattrs.BaseValidationError)
 
 #: Below this much free space, a run that failed on a write is taken to have failed for want of space:
 #: SQLite reports some full-disk writes only as "disk I/O error", ffmpeg as an exit code.
@@ -54,12 +38,6 @@ _LOW_SPACE = 1 << 20
 
 #: The texts that say "full disk" when no errno comes with them (ffmpeg's stderr, SQLite's SQLITE_FULL).
 _NO_SPACE_TEXTS = ("No space left on device", "Disk quota exceeded", "database or disk is full")
-
-
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes, hex."""
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _fsync_dir(path: Path) -> None:
@@ -146,136 +124,87 @@ def _path_fields(result: Any) -> Iterator[tuple[str, Path]]:
             yield f.name, value
 
 
-class RunStore:
-    """One run directory, locked for the lifetime of this object (a second process is refused).
+def _lock(run_dir: Path) -> int:
+    """Take the run's lock: an ``flock`` on the run directory itself, which no one can delete under us.
+
+    (A lock on a file in the folder is gone the moment someone removes that file: a second process
+    would then make a new one, lock it, and ``--fresh`` would wipe the running run.) ``lock`` only
+    tells a refused process which pid holds the run.
+    """
+    fd = os.open(run_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        try:
+            holder = (run_dir / "lock").read_text(encoding="utf-8").strip()
+        except OSError:
+            holder = ""
+        raise UserError(
+            f"{run_dir}: this run is in use by another aura process (pid {holder or 'unknown'}); "
+            "wait for it to finish"
+        ) from None
+    try:
+        (run_dir / "lock").write_text(str(os.getpid()), encoding="utf-8")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _open_journal(journal: Path) -> sqlite3.Connection:
+    """Open (or make) the journal; a damaged one is a user error that names it and says what to do."""
+    db = sqlite3.connect(journal, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(SCHEMA)
+        # A truncated file or a damaged page may open fine and fail on a later read: check it all now
+        # (the journal is small: a few hundred rows).
+        problem = db.execute("PRAGMA quick_check").fetchone()[0]
+        if problem != "ok":
+            raise damaged_journal(journal, problem)
+    except sqlite3.Error as exc:
+        db.close()
+        if damaged_database(exc):
+            raise damaged_journal(journal, str(exc)) from None
+        raise
+    return db
+
+
+def _wipe(run_dir: Path) -> None:
+    """Remove everything in the run directory but ``lock`` (the directory itself stays: it is locked)."""
+    for entry in run_dir.iterdir():
+        if entry.name == "lock":
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+class RunStore(ArtifactIndex):
+    """One run directory, locked for the lifetime of this object (a second process is refused): the run's
+    ``ArtifactIndex``, and the one writer of its artifacts and journal.
 
     ``fresh``: start the run over (as ``reset``), before the journal is opened, so a corrupt one goes too.
     """
 
     def __init__(self, run_dir: Path, shared: SharedCache | None = None, *, fresh: bool = False) -> None:
-        self.run_dir = run_dir.resolve()
+        run_dir = run_dir.resolve()
         self.shared = shared
-        self.artifacts = self.run_dir / "artifacts"
-        self.tmp = self.run_dir / "tmp"
-        self.journal = self.run_dir / "journal.sqlite"
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._lock_fd = self._lock()
+        self.tmp = run_dir / "tmp"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = _lock(run_dir)
         try:
             if fresh:
-                self._wipe()
-            for folder in (self.artifacts, self.tmp):
+                _wipe(run_dir)
+            for folder in (run_dir / "artifacts", self.tmp):
                 folder.mkdir(exist_ok=True)
-            self._db = self._open_journal()
+            super().__init__(run_dir, _open_journal(run_dir / "journal.sqlite"))
         except BaseException:
             os.close(self._lock_fd)
             raise
-        self._digests: dict[tuple[str, int, int], str] = {}
-        self.calls_saved = 0
-
-    def _lock(self) -> int:
-        """Take the run's lock: an ``flock`` on the run directory itself, which no one can delete under us.
-
-        (A lock on a file in the folder is gone the moment someone removes that file: a second process
-        would then make a new one, lock it, and ``--fresh`` would wipe the running run.) ``lock`` only
-        tells a refused process which pid holds the run.
-        """
-        fd = os.open(self.run_dir, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            try:
-                holder = (self.run_dir / "lock").read_text(encoding="utf-8").strip()
-            except OSError:
-                holder = ""
-            raise UserError(
-                f"{self.run_dir}: this run is in use by another aura process (pid {holder or 'unknown'}); "
-                "wait for it to finish"
-            ) from None
-        try:
-            (self.run_dir / "lock").write_text(str(os.getpid()), encoding="utf-8")
-        except BaseException:
-            os.close(fd)
-            raise
-        return fd
-
-    def _open_journal(self) -> sqlite3.Connection:
-        """Open (or make) the journal; a damaged one is a user error that names it and says what to do."""
-        db = sqlite3.connect(self.journal, isolation_level=None)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
-            # A truncated file or a damaged page may open fine and fail on a later read: check it all now
-            # (the journal is small: a few hundred rows).
-            problem = db.execute("PRAGMA quick_check").fetchone()[0]
-            if problem != "ok":
-                raise self._corrupt(problem)
-        except sqlite3.Error as exc:
-            db.close()
-            if damaged_database(exc):
-                raise self._corrupt(str(exc)) from None
-            raise
-        return db
-
-    def _corrupt(self, problem: str) -> UserError:
-        return UserError(
-            f"{self.journal}: the run's journal is damaged ({problem}); start the run over with aura run BRIEF --fresh"
-        )
-
-    def _sql(self, query: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        """Run one statement on the journal; damage found only now is the same user error as at opening."""
-        try:
-            return self._db.execute(query, params)
-        except sqlite3.DatabaseError as exc:
-            if damaged_database(exc):
-                raise self._corrupt(str(exc)) from None
-            raise
-
-    # -- keys ---------------------------------------------------------------------------------
-
-    def _canonical(self, value: Any) -> Any:
-        if isinstance(value, Path):
-            return self._path_identity(value)
-        if attrs.has(type(value)):
-            return {f.name: self._canonical(getattr(value, f.name)) for f in attrs.fields(type(value))}
-        if isinstance(value, Mapping):
-            return {str(k): self._canonical(v) for k, v in sorted(value.items())}
-        if isinstance(value, tuple | list):
-            return [self._canonical(v) for v in value]
-        if isinstance(value, float):
-            return round(value, 6)
-        return value
-
-    def _path_identity(self, path: Path) -> str:
-        """Artifacts are named by their key already; any other file is known by its content."""
-        if path.parent == self.artifacts:
-            return f"artifact:{path.name}"
-        try:
-            stat = path.stat()
-        except OSError:
-            return f"missing:{path}"
-        memo = (str(path), stat.st_size, stat.st_mtime_ns)
-        if memo not in self._digests:
-            self._digests[memo] = file_digest(path)
-        return f"file:{self._digests[memo]}"
-
-    def key(
-        self, provider: str, fingerprint: str, request: Any, *, ignore: frozenset[str] = frozenset()
-    ) -> str:
-        """The content key of a call: provider, its fingerprint and the request (``out_path`` and ``ignore`` left out)."""
-        data = self._canonical(request)
-        data.pop("out_path", None)
-        for dotted in ignore:
-            *parents, leaf = dotted.split(".")
-            node = data
-            for part in parents:
-                node = node.get(part, {})
-            node.pop(leaf, None)
-        blob = json.dumps(
-            [provider, fingerprint, type(request).__name__, data], sort_keys=True, ensure_ascii=False
-        )
-        return hashlib.sha256(blob.encode()).hexdigest()[:40]
 
     # -- artifacts ----------------------------------------------------------------------------
 
@@ -284,30 +213,32 @@ class RunStore:
         return self.tmp / f"{uuid.uuid4().hex}{suffix}"
 
     def lookup(self, key: str, result_type: type[T]) -> T | None:
-        """The stored result for ``key`` if it is complete and every file's checksum still matches."""
-        row = self._sql("SELECT result, files FROM artifacts WHERE key = ?", (key,)).fetchone()
+        """The stored result for ``key`` if it is complete and every file's checksum still matches.
+
+        Unlike the read-only index, the run's store repairs what it finds: a result of the shared cache
+        is brought into the run, and a row that cannot be read or has a missing or corrupt file is
+        dropped (with the file) so that the result is made again.
+        """
+        row = self._row(key)
         if row is None and self.shared is not None:
             row = self._adopt_shared(key)
         if row is None:
             return None
-        decoded = self._decode(row[0], row[1], result_type)
-        if isinstance(decoded, Exception):
-            # Like a file whose checksum fails: the row is dropped and the result made again.
-            logger.warning("stored result {} cannot be read ({}): it will be made again", key, decoded)
-            self._sql("DELETE FROM artifacts WHERE key = ?", (key,))
-            return None
-        files, result = decoded
-        for name, digest in files:
-            path = self.artifacts / name
-            if not path.is_file() or file_digest(path) != digest:
+        checked = self._check(row, self.artifacts, result_type)
+        if isinstance(checked, Damage):
+            if checked.file is None:
+                # Like a file whose checksum fails: the row is dropped and the result made again.
                 logger.warning(
-                    "artifact {} is missing or corrupt (checksum mismatch): it will be made again", name
+                    "stored result {} cannot be read ({}): it will be made again", key, checked.reason
                 )
-                self._sql("DELETE FROM artifacts WHERE key = ?", (key,))
-                path.unlink(missing_ok=True)
-                return None
+            else:
+                logger.warning("artifact {} is {}: it will be made again", checked.file.name, checked.reason)
+            self._sql("DELETE FROM artifacts WHERE key = ?", (key,))
+            if checked.file is not None:
+                checked.file.unlink(missing_ok=True)
+            return None
         self.calls_saved += 1
-        return result
+        return checked
 
     def _adopt_shared(self, key: str) -> tuple[str, str] | None:
         """Bring a result another run made into this run (files linked in, journal row written)."""
@@ -328,28 +259,6 @@ class RunStore:
             (key, entry.kind, entry.provider, entry.result, files, time.time()),
         )
         return entry.result, files
-
-    def _decode(
-        self, result_json: str, files_json: str, result_type: type[T]
-    ) -> tuple[list[tuple[str, str]], T] | Exception:
-        """A journal row's files (name, SHA-256) and result, or why they cannot be read (garbled, another shape)."""
-        try:
-            files = [(str(name), str(digest)) for name, digest in json.loads(files_json)]
-            return files, self._structure(json.loads(result_json), result_type)
-        except _UNREADABLE as exc:
-            return exc
-
-    def _structure(self, data: Any, result_type: type[T]) -> T:
-        def absolute(value: Any) -> Any:
-            if isinstance(value, dict):
-                if "__artifact__" in value:
-                    return str(self.artifacts / value["__artifact__"])
-                return {k: absolute(v) for k, v in value.items()}
-            if isinstance(value, list):
-                return [absolute(v) for v in value]
-            return value
-
-        return _converter.structure(absolute(data), result_type)
 
     def commit(self, key: str, kind: str, provider: str, result: T) -> T:
         """Move the result's files into ``artifacts/`` under ``key``, then journal it; returns the moved result."""
@@ -387,16 +296,7 @@ class RunStore:
         self._record(key, kind, provider, result, [])
 
     def _record(self, key: str, kind: str, provider: str, result: Any, files: list[tuple[str, str]]) -> None:
-        def relative(value: Any) -> Any:
-            if isinstance(value, str) and value.startswith(str(self.artifacts) + os.sep):
-                return {"__artifact__": value[len(str(self.artifacts)) + 1 :]}
-            if isinstance(value, dict):
-                return {k: relative(v) for k, v in value.items()}
-            if isinstance(value, list):
-                return [relative(v) for v in value]
-            return value
-
-        data = json.dumps(relative(_converter.unstructure(result)), ensure_ascii=False)
+        data = self._encode(result)
         self._sql(
             "INSERT OR REPLACE INTO artifacts VALUES (?, ?, ?, ?, ?, ?)",
             (key, kind, provider, data, json.dumps(files), time.time()),
@@ -437,20 +337,10 @@ class RunStore:
     def reset(self) -> None:
         """Start the run over: remove everything but the lock file, the journal included, and open a new journal."""
         self._db.close()
-        self._wipe()
+        _wipe(self.run_dir)
         for folder in (self.artifacts, self.tmp):
             folder.mkdir(exist_ok=True)
-        self._db = self._open_journal()
-
-    def _wipe(self) -> None:
-        """Remove everything in the run directory but ``lock`` (the directory itself stays: it is locked)."""
-        for entry in self.run_dir.iterdir():
-            if entry.name == "lock":
-                continue
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
+        self._db = _open_journal(self.journal)
 
     def clean_tmp(self) -> None:
         """Remove what providers left in ``tmp/`` (partial files of cancelled or failed calls)."""
@@ -459,7 +349,7 @@ class RunStore:
 
     def close(self) -> None:
         """Close the journal and release the lock."""
-        self._db.close()
+        super().close()
         os.close(self._lock_fd)
         if self.shared is not None:
             self.shared.close()

@@ -2,6 +2,6 @@
 
 from aura_plugins_elevenlabs.alignment import group_words
 from aura_plugins_elevenlabs.provider import ElevenLabsVoice, clear_voice_cache
-from aura_plugins_elevenlabs.settings import ElevenLabsSettings, parse_settings
+from aura_plugins_elevenlabs.settings import ElevenLabsSettings
 
-__all__ = ["ElevenLabsSettings", "ElevenLabsVoice", "clear_voice_cache", "group_words", "parse_settings"]
+__all__ = ["ElevenLabsSettings", "ElevenLabsVoice", "clear_voice_cache", "group_words"]

@@ -7,20 +7,27 @@ import binascii
 import hashlib
 import json
 import math
-import os
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.lowlevel
 
-from aura_core import Availability, ProviderError, ProviderSettings, Speech, SpeechRequest, record_usage
+from aura_core import (
+    AudioDecodeError,
+    Availability,
+    ProviderError,
+    Speech,
+    SpeechRequest,
+    record_usage,
+    write_in_thread,
+)
 from aura_plugins_elevenlabs.alignment import group_words
-from aura_plugins_elevenlabs.audio import AudioFormatError, write_audio
+from aura_plugins_elevenlabs.audio import write_audio
 from aura_plugins_elevenlabs.errors import map_error
-from aura_plugins_elevenlabs.settings import DEFAULT_VOICE, ElevenLabsSettings, parse_settings
+from aura_plugins_elevenlabs.settings import DEFAULT_VOICE, ElevenLabsSettings
 
 if TYPE_CHECKING:
     from elevenlabs.client import AsyncElevenLabs
@@ -45,7 +52,10 @@ def clear_voice_cache() -> None:
 
 
 class ElevenLabsVoice:
-    """TTS provider ``elevenlabs``: writes a 16-bit mono WAV, with word timings from the API's alignment."""
+    """TTS provider ``elevenlabs``: writes a 16-bit mono WAV, with word timings from the API's alignment.
+
+    The core reads the brief's ``[providers.elevenlabs]`` table into ``settings`` (``ElevenLabsSettings``).
+    """
 
     kind = "tts"
     name = "elevenlabs"
@@ -53,13 +63,13 @@ class ElevenLabsVoice:
 
     def __init__(self, settings: ElevenLabsSettings | None = None) -> None:
         self.settings = settings or ElevenLabsSettings()
-        self.concurrency = self.settings.concurrency
         self._lock: anyio.Lock | None = None
         self._lock_loop: object = None
 
-    def configure(self, settings: ProviderSettings) -> ElevenLabsVoice:
-        """A copy set up from the ``[providers.elevenlabs]`` table; unknown keys raise ``UserError``."""
-        return ElevenLabsVoice(parse_settings(settings.values))
+    @property
+    def concurrency(self) -> int:
+        """How many syntheses run at once: the ``concurrency`` setting."""
+        return self.settings.concurrency
 
     def fingerprint(self) -> str:
         """Model, voice (id or name as set), output format and voice settings: what changes the audio."""
@@ -75,10 +85,6 @@ class ElevenLabsVoice:
         return "elevenlabs:" + json.dumps(facts, sort_keys=True, separators=(",", ":"))
 
     # -- the SDK ------------------------------------------------------------------------------------------
-
-    def _api_key(self) -> str | None:
-        key = os.environ.get(self.settings.api_key_env, "").strip()
-        return key or None
 
     def _options(self, timeout: float | None = None) -> RequestOptions:
         # The core's middleware owns retries and backoff: the SDK's own retries stay off for every call.
@@ -108,7 +114,7 @@ class ElevenLabsVoice:
             key=key,
             voice=voice or s.voice or DEFAULT_VOICE,
             model=s.model,
-            key_env=s.api_key_env,
+            key_env=s.api_key.env,
             base_url=s.base_url,
         )
 
@@ -175,9 +181,9 @@ class ElevenLabsVoice:
     async def check(self) -> Availability:
         """Key present, server reachable and key accepted, model offered, voice found."""
         s = self.settings
-        key = self._api_key()
+        key = s.api_key.get()
         if key is None:
-            return Availability(False, f"{s.api_key_env} is not set")
+            return Availability(False, f"{s.api_key.env} is not set")
         try:
             async with self._client(key) as client:
                 try:
@@ -209,9 +215,7 @@ class ElevenLabsVoice:
             raise ProviderError(
                 "ElevenLabs was given no text to speak: the text is empty or blank", transient=False
             )
-        key = self._api_key()
-        if key is None:
-            raise ProviderError(f"{s.api_key_env} is not set: export your ElevenLabs API key in it")
+        key = s.api_key.value()
         async with self._client(key) as client:
             voice_id, voice_name = await self._voice(client, key, request.voice.name)
             optional: dict[str, Any] = {}
@@ -241,11 +245,8 @@ class ElevenLabsVoice:
             audio = base64.b64decode(response.audio_base_64, validate=True)
         except (binascii.Error, ValueError):
             raise ProviderError("ElevenLabs returned audio that is not valid base64") from None
-        path = request.out_path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        alignment = response.alignment or response.normalized_alignment
         try:
-            measured = await anyio.to_thread.run_sync(write_audio, path, audio, s.output_format)
-            alignment = response.alignment or response.normalized_alignment
             words = (
                 group_words(
                     alignment.characters,
@@ -255,20 +256,19 @@ class ElevenLabsVoice:
                 if alignment is not None
                 else ()
             )
-        except AudioFormatError as exc:
-            with suppress(OSError):
-                path.unlink()
-            raise ProviderError(f"ElevenLabs returned audio that is not {s.output_format}: {exc}") from None
         except ValueError as exc:
-            with suppress(OSError):
-                path.unlink()
             raise ProviderError(f"ElevenLabs returned a malformed alignment: {exc}") from None
-        except BaseException:  # cancelled or failed mid-write: leave no partial file behind
-            with suppress(OSError):
-                path.unlink()
-            raise
+        try:
+            # Written in a worker thread; a failure or a cancellation leaves no file behind.
+            measured = await write_in_thread(
+                request.out_path, lambda path: write_audio(path, audio, s.output_format)
+            )
+        except AudioDecodeError as exc:
+            raise ProviderError(
+                f"ElevenLabs returned audio that is not {s.output_format}: {exc.message}", transient=False
+            ) from None
         return Speech(
-            path=path,
+            path=request.out_path,
             duration=measured.duration,
             sample_rate=measured.sample_rate,
             words=words,

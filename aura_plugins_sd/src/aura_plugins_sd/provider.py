@@ -7,27 +7,42 @@ import json
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-import anyio
-import anyio.lowlevel
-
-from aura_core import Availability, ImageRequest, Picture, ProviderError, ProviderSettings, record_usage
+from aura_core import (
+    Availability,
+    BriefError,
+    ImageRequest,
+    Picture,
+    ProviderError,
+    ProviderSettings,
+    record_usage,
+    write_in_thread,
+)
 from aura_plugins_sd.backends import Backend, Job
 from aura_plugins_sd.prompts import full_negative, full_prompt
-from aura_plugins_sd.settings import SDSettings, read_settings
+from aura_plugins_sd.settings import (
+    ComfyUISettings,
+    DiffusersSettings,
+    SDSettings,
+    StabilitySettings,
+    WebUISettings,
+    fingerprint_data,
+    read_settings,
+    read_workflow,
+)
 from aura_plugins_sd.sizing import fit_png, native_size
 
 
-def _make_backend(settings: SDSettings) -> Backend:
+def _make_backend(settings: SDSettings, workflow: str | None) -> Backend:
     # Imported here so that choosing one backend never imports another's dependencies.
-    if settings.backend == "webui":
+    if isinstance(settings, WebUISettings):
         from aura_plugins_sd.backends.webui import WebUIBackend
 
         return WebUIBackend(settings)
-    if settings.backend == "comfyui":
+    if isinstance(settings, ComfyUISettings):
         from aura_plugins_sd.backends.comfyui import ComfyUIBackend
 
-        return ComfyUIBackend(settings)
-    if settings.backend == "stability":
+        return ComfyUIBackend(settings, workflow)
+    if isinstance(settings, StabilitySettings):
         from aura_plugins_sd.backends.stability import StabilityBackend
 
         return StabilityBackend(settings)
@@ -49,23 +64,26 @@ class SDProvider:
     kind = "image"
     name = "sd"
 
-    def __init__(self, settings: SDSettings | None = None) -> None:
-        self.settings = settings or SDSettings()
+    def __init__(self, settings: SDSettings | None = None, workflow: str | None = None) -> None:
+        """``settings`` of one backend (default: the WebUI's); ``workflow``: the text of ComfyUI's ``workflow``
+        file, read once when the brief is."""
+        self.settings: SDSettings = settings or WebUISettings()
+        self.workflow = workflow
         self.concurrency = self.settings.concurrency
         self._backend: Backend | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        """Only the settings travel (to a Ray worker, say): the backend, its locks and a loaded model are rebuilt there."""
-        return {"settings": self.settings}
+        """Only the settings and the workflow's text travel (to a Ray worker, say): the backend, its locks
+        and a loaded model are rebuilt there."""
+        return {"settings": self.settings, "workflow": self.workflow}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["settings"])  # type: ignore[misc]
+        self.__init__(state["settings"], state["workflow"])  # type: ignore[misc]
 
     @property
     def resources(self) -> dict[str, float]:
         """What one call needs on a Ray cluster: a GPU for a local diffusers model set to ``device = "cuda…"``."""
-        device = self.settings.device or ""
-        if self.settings.backend == "diffusers" and device.startswith("cuda"):
+        if isinstance(self.settings, DiffusersSettings) and (self.settings.device or "").startswith("cuda"):
             return {"num_gpus": 1}
         return {}
 
@@ -73,18 +91,26 @@ class SDProvider:
     def backend(self) -> Backend:
         """The backend object of the configured ``backend`` setting (made on first use)."""
         if self._backend is None:
-            self._backend = _make_backend(self.settings)
+            self._backend = _make_backend(self.settings, self.workflow)
         return self._backend
 
     def configure(self, settings: ProviderSettings) -> SDProvider:
-        """A copy set up from the brief's ``[providers.sd]`` table; ``UserError`` for bad settings."""
-        provider = SDProvider(read_settings(settings))
-        _ = provider.backend  # builds the backend now, so a bad workflow or model folder fails early
+        """A copy set up from the brief's ``[providers.sd]`` table (``read_settings``); a ``BriefError``
+        lists every problem."""
+        declared = read_settings(settings)
+        workflow = None
+        if isinstance(declared, ComfyUISettings) and declared.workflow is not None:
+            try:
+                workflow = read_workflow(declared.workflow)
+            except ValueError as error:  # changed since it was checked a moment ago
+                raise BriefError([f"providers.sd.workflow: {error}"]) from None
+        provider = SDProvider(declared, workflow)
+        _ = provider.backend  # builds the backend now, so a workflow without a place for the seed fails early
         return provider
 
     def fingerprint(self) -> str:
         """Backend, model, workflow hash, steps, sampler, cfg, family, sizes and style presets, hashed."""
-        data = self.settings.fingerprint_data()
+        data = fingerprint_data(self.settings, self.workflow)
         data["plugin"] = _plugin_version().split(".")[0]
         digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
         return f"sd-{self.settings.backend}-{digest[:24]}"
@@ -103,9 +129,11 @@ class SDProvider:
                 "a picture needs at least 1x1 pixels",
                 transient=False,
             )
-        width, height = native_size(request.width, request.height, settings.sizes)
+        width, height = request.width, request.height  # the Stability API picks the size by aspect ratio
+        if not isinstance(settings, StabilitySettings):
+            width, height = native_size(request.width, request.height, settings.native_sizes)
         job = Job(
-            prompt=full_prompt(request.prompt, request.style, settings.styles),
+            prompt=full_prompt(request.prompt, request.style, settings.style_presets),
             negative_prompt=full_negative(request.negative_prompt, settings.negative_prompt),
             seed=request.seed % 4294967295,
             width=width,
@@ -115,24 +143,20 @@ class SDProvider:
         )
         data = await self.backend.generate(job)
         try:
-            await anyio.to_thread.run_sync(fit_png, data, request.width, request.height, request.out_path)
-            # A cancellation that arrived while the thread wrote the PNG lands here, before the result
-            # is returned, so the file is removed below instead of outliving a cancelled call.
-            await anyio.lowlevel.checkpoint()
+            # In a worker thread; a failure or a cancellation while it writes leaves no file.
+            await write_in_thread(
+                request.out_path, lambda path: fit_png(data, request.width, request.height, path)
+            )
         except ValueError as error:
-            request.out_path.unlink(missing_ok=True)
             raise ProviderError(f"{self.backend.label}: {error}", transient=True) from error
-        except BaseException:
-            request.out_path.unlink(missing_ok=True)
-            raise
         usage: dict[str, float] = {"images": 1}
-        if settings.backend == "stability" and settings.price_usd is not None:
-            usage["cost_usd"] = settings.price_usd
+        if isinstance(settings, StabilitySettings) and settings.price is not None:
+            usage["cost_usd"] = settings.price
         record_usage(**usage)
         return Picture(
             path=request.out_path,
             width=request.width,
             height=request.height,
             source=f"sd/{self.backend.label}",
-            license=settings.license,
+            license=settings.picture_license,
         )

@@ -1,4 +1,9 @@
-"""The ``[providers.sd]`` table, read into typed settings: known keys only, checked per backend."""
+"""The ``[providers.sd]`` table: one declared settings class per backend, read by the core's settings mechanism.
+
+``backend`` picks the class, so a backend's defaults (address, sampler, concurrency) are its class's own, and a
+key that only another backend reads is refused naming the backend that does. Every problem is one line,
+``providers.sd.<key>: …``, in the core's wording.
+"""
 
 from __future__ import annotations
 
@@ -7,49 +12,15 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import attrs
 from attrs import frozen
 
-from aura_core import ProviderSettings, UserError
+from aura_core import BriefError, ProviderSettings, Secret, secret, setting, settings_keys, structure_settings
 from aura_plugins_sd.prompts import DEFAULT_NEGATIVE, STYLE_PRESETS
 from aura_plugins_sd.sizing import NATIVE_SIZES
 
-BACKENDS = ("webui", "comfyui", "stability", "diffusers")
-
-#: Which backends read each setting; any other key, or a key its backend does not read, is an error.
-KEYS: Mapping[str, tuple[str, ...]] = {
-    "backend": BACKENDS,
-    "negative_prompt": BACKENDS,
-    "styles": BACKENDS,
-    "license": BACKENDS,
-    "concurrency": BACKENDS,
-    "timeout": BACKENDS,
-    "family": ("webui", "comfyui", "diffusers"),
-    "sizes": ("webui", "comfyui", "diffusers"),
-    "steps": ("webui", "comfyui", "diffusers"),
-    "cfg": BACKENDS,
-    "url": ("webui", "comfyui", "stability"),
-    "checkpoint": ("webui", "comfyui"),
-    "sampler": ("webui", "comfyui"),
-    "scheduler": ("webui", "comfyui"),
-    "workflow": ("comfyui",),
-    "poll_interval": ("comfyui",),
-    "model": ("stability",),
-    "price_usd": ("stability",),
-    "model_path": ("diffusers",),
-    "device": ("diffusers",),
-}
-
-DEFAULT_URLS: Mapping[str, str] = {
-    "webui": "http://127.0.0.1:7860",
-    "comfyui": "http://127.0.0.1:8188",
-    "stability": "https://api.stability.ai",
-}
-DEFAULT_SAMPLERS: Mapping[str, tuple[str, str]] = {
-    "webui": ("DPM++ 2M", "Karras"),
-    "comfyui": ("dpmpp_2m", "karras"),
-}
 #: USD per image of the Stability AI models (credits x $0.01); override with ``price_usd``.
 STABILITY_PRICES: Mapping[str, float] = {
     "core": 0.03,
@@ -63,134 +34,36 @@ LICENSES: Mapping[str, str] = {
     "sdxl": "CreativeML OpenRAIL++-M (SDXL); check the checkpoint's own licence",
     "stability": "Stability AI API output: see Stability AI's terms of service",
 }
+_SIZE = re.compile(r"\s*(\d+)\s*[xX]\s*(\d+)\s*")
 
 
-@frozen
-class SDSettings:
-    """Every setting of the ``sd`` provider, with defaults filled in for the chosen backend."""
-
-    backend: str = "webui"
-    url: str = DEFAULT_URLS["webui"]
-    checkpoint: str | None = None
-    workflow: Path | None = None
-    workflow_text: str | None = None
-    model: str = "core"
-    model_path: Path | None = None
-    device: str | None = None
-    steps: int = 25
-    sampler: str = DEFAULT_SAMPLERS["webui"][0]
-    scheduler: str = DEFAULT_SAMPLERS["webui"][1]
-    cfg: float | None = None
-    family: str = "sd15"
-    sizes: tuple[tuple[int, int], ...] = NATIVE_SIZES["sd15"]
-    negative_prompt: str = DEFAULT_NEGATIVE
-    styles: Mapping[str, str] = STYLE_PRESETS
-    timeout: float = 300.0
-    poll_interval: float = 0.5
-    price_usd: float | None = None
-    license: str = LICENSES["sd15"]
-    concurrency: int = 1
-    explicit: frozenset[str] = frozenset()
-
-    def fingerprint_data(self) -> dict[str, Any]:
-        """The settings that change the picture (not where the server runs), as plain JSON data."""
-        data: dict[str, Any] = {
-            "backend": self.backend,
-            "negative_prompt": self.negative_prompt,
-            "styles": dict(sorted(self.styles.items())),
-        }
-        if self.backend in ("webui", "comfyui", "diffusers"):
-            data |= {"steps": self.steps, "cfg": self.cfg, "family": self.family, "sizes": self.sizes}
-        if self.backend in ("webui", "comfyui"):
-            data |= {"checkpoint": self.checkpoint, "sampler": self.sampler, "scheduler": self.scheduler}
-        if self.backend == "comfyui":
-            text = self.workflow_text or ""
-            data["workflow"] = hashlib.sha256(text.encode()).hexdigest() if self.workflow_text else "default"
-        if self.backend == "stability":
-            data |= {"model": self.model, "cfg": self.cfg}
-        if self.backend == "diffusers" and self.model_path is not None:
-            index = self.model_path / "model_index.json"
-            data["model"] = self.model_path.name
-            data["model_index"] = (
-                hashlib.sha256(index.read_bytes()).hexdigest() if index.is_file() else "missing"
-            )
-        return data
+def parse_sizes(sizes: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+    """``("768x512", …)`` as ``(width, height)`` pairs; ``ValueError`` unless each is a multiple of 8 from 64
+    to 4096 and there is at least one."""
+    pairs = []
+    for text in sizes:
+        match = _SIZE.fullmatch(text)
+        pair = (int(match[1]), int(match[2])) if match else (0, 0)
+        if not all(64 <= side <= 4096 and side % 8 == 0 for side in pair):
+            raise ValueError(f'expected sizes like "768x512", multiples of 8 from 64 to 4096, got {text!r}')
+        pairs.append(pair)
+    if not pairs:
+        raise ValueError('expected at least one size, like ["768x512", "512x768"]')
+    return tuple(pairs)
 
 
-def _where(key: str) -> str:
-    return f"providers.sd.{key}"
-
-
-def _str(values: Mapping[str, Any], key: str) -> str | None:
-    raw = values.get(key)
-    if raw is None:
-        return None
-    if not isinstance(raw, str) or not raw.strip():
-        raise UserError(f"{_where(key)}: expected a non-empty string, got {raw!r}")
-    return raw.strip()
-
-
-def _number(values: Mapping[str, Any], key: str, low: float, high: float) -> float | None:
-    raw = values.get(key)
-    if raw is None:
-        return None
-    if isinstance(raw, bool) or not isinstance(raw, int | float) or not low <= raw <= high:
-        raise UserError(f"{_where(key)}: expected a number from {low:g} to {high:g}, got {raw!r}")
-    return float(raw)
-
-
-def _int(values: Mapping[str, Any], key: str, low: int, high: int) -> int | None:
-    raw = values.get(key)
-    if raw is None:
-        return None
-    if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
-        raise UserError(f"{_where(key)}: expected a whole number from {low} to {high}, got {raw!r}")
-    return raw
-
-
-def _sizes(raw: Any) -> tuple[tuple[int, int], ...]:
-    items = raw if isinstance(raw, list) else None
-    sizes: list[tuple[int, int]] = []
-    for item in items or []:
-        match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", str(item))
-        if not match:
-            break
-        width, height = int(match.group(1)), int(match.group(2))
-        if not (64 <= width <= 4096 and 64 <= height <= 4096 and width % 8 == 0 and height % 8 == 0):
-            break
-        sizes.append((width, height))
-    else:
-        if sizes:
-            return tuple(sizes)
-    raise UserError(
-        f'{_where("sizes")}: expected a list of sizes like ["768x512", "512x768"], multiples of 8 '
-        f"from 64 to 4096, got {raw!r}"
-    )
-
-
-def _styles(raw: Any) -> Mapping[str, str]:
-    if not isinstance(raw, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
-    ):
-        raise UserError(f'{_where("styles")}: expected a table of style = "words", got {raw!r}')
-    return {**STYLE_PRESETS, **{k.strip().lower(): v for k, v in raw.items()}}
-
-
-def _workflow(settings: ProviderSettings) -> tuple[Path | None, str | None]:
-    path = settings.path("workflow")
-    if path is None:
-        return None, None
+def read_workflow(path: Path) -> str:
+    """The text of the ComfyUI API-format workflow at ``path``; ``ValueError`` saying what is wrong with it."""
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise UserError(f"{_where('workflow')}: cannot read {path}: {error.strerror or error}") from error
-    try:
         data = json.loads(text)
+    except OSError as error:
+        raise ValueError(f"cannot read {path}: {error.strerror or error}") from None
     except ValueError as error:
-        raise UserError(f"{_where('workflow')}: {path} is not JSON: {error}") from error
+        raise ValueError(f"{path} is not JSON: {error}") from None
     if isinstance(data, dict) and "nodes" in data and "links" in data:
-        raise UserError(
-            f"{_where('workflow')}: {path} is a ComfyUI editor workflow; "
+        raise ValueError(
+            f"{path} is a ComfyUI editor workflow; "
             "export it with 'Export (API)' (Save API Format) and point to that file"
         )
     if (
@@ -201,75 +74,194 @@ def _workflow(settings: ProviderSettings) -> tuple[Path | None, str | None]:
             for node in data.values()
         )
     ):
-        raise UserError(
-            f"{_where('workflow')}: {path} is not a ComfyUI API-format workflow "
-            '(an object of node id → {"class_type": ..., "inputs": {...}})'
+        raise ValueError(
+            f'{path} is not a ComfyUI API-format workflow (an object of node id → {{"class_type": ..., '
+            '"inputs": {...}})'
         )
-    return path, text
+    return text
+
+
+def _stability_model(model: str) -> None:
+    if model not in ("core", "ultra") and not model.startswith("sd3"):
+        raise ValueError(f"expected core, ultra or an sd3 model like sd3.5-large, got {model!r}")
+
+
+def _model_folder(path: Path) -> None:
+    if not (path / "model_index.json").is_file():
+        raise ValueError(f"{path} is not a diffusers model folder (it has no model_index.json)")
+
+
+@frozen(kw_only=True)
+class _Shared:
+    """What every backend reads."""
+
+    negative_prompt: str = setting(DEFAULT_NEGATIVE, allow_empty=True, help='"" turns it off')
+    styles: Mapping[str, str] = setting(factory=dict, help='style = "words" presets, added or replaced')
+    cfg: float | None = setting(None, between=(0, 50), help="guidance scale")
+    timeout: float = setting(300.0, between=(1, 3600), help="seconds per request")
+    concurrency: int = setting(1, between=(1, 64), help="how many pictures at once")
+    license: str | None = setting(None, help="the licence written in Picture.license")
+
+    @property
+    def style_presets(self) -> Mapping[str, str]:
+        """The shipped style presets with the ``styles`` setting's added or replacing them."""
+        return {**STYLE_PRESETS, **{name.strip().lower(): words for name, words in self.styles.items()}}
+
+
+@frozen(kw_only=True)
+class _Drawn(_Shared):
+    """What the backends that draw at the model's native sizes read."""
+
+    family: Literal["sd15", "sdxl"] = setting("sd15", help="which native sizes to draw at")
+    sizes: tuple[str, ...] | None = setting(None, check=parse_sizes, help='native sizes, like ["768x768"]')
+
+    @property
+    def native_sizes(self) -> tuple[tuple[int, int], ...]:
+        """The ``sizes`` setting's sizes, else the family's."""
+        return parse_sizes(self.sizes) if self.sizes else NATIVE_SIZES[self.family]
+
+    @property
+    def picture_license(self) -> str:
+        """The ``license`` setting, else the family's licence."""
+        return self.license or LICENSES[self.family]
+
+
+@frozen(kw_only=True)
+class WebUISettings(_Drawn):
+    """``backend = "webui"``: an AUTOMATIC1111 or Forge server."""
+
+    backend: Literal["webui"] = "webui"
+    url: str = setting("http://127.0.0.1:7860", url=True, help="the server's address")
+    checkpoint: str | None = setting(None, help="a title, name, file name or hash; default: the loaded one")
+    steps: int = setting(25, between=(1, 500))
+    sampler: str = "DPM++ 2M"
+    scheduler: str = "Karras"
+
+
+@frozen(kw_only=True)
+class ComfyUISettings(_Drawn):
+    """``backend = "comfyui"``. The sampler settings left unset (None) keep a user's workflow's own values;
+    the shipped workflow gets ``COMFYUI_SAMPLER``'s."""
+
+    backend: Literal["comfyui"] = "comfyui"
+    url: str = setting("http://127.0.0.1:8188", url=True, help="the server's address")
+    checkpoint: str | None = setting(None, help="the ckpt_name; default: the server's first")
+    workflow: Path | None = setting(None, check=read_workflow, help="an API-format workflow file")
+    steps: int | None = setting(None, between=(1, 500))
+    sampler: str | None = None
+    scheduler: str | None = None
+    poll_interval: float = setting(0.5, between=(0.001, 60), help="seconds between /history polls")
+
+
+#: The sampler inputs the shipped ComfyUI workflow gets for settings the brief leaves out.
+COMFYUI_SAMPLER: Mapping[str, Any] = {
+    "steps": 25,
+    "cfg": 7.0,
+    "sampler_name": "dpmpp_2m",
+    "scheduler": "karras",
+}
+
+
+@frozen(kw_only=True)
+class StabilitySettings(_Shared):
+    """``backend = "stability"``: the Stability AI API, with the key from ``api_key_env``'s variable."""
+
+    backend: Literal["stability"] = "stability"
+    url: str = setting("https://api.stability.ai", url=True, help="the API's address")
+    model: str = setting("core", check=_stability_model, help="core, ultra or an sd3 model")
+    price_usd: float | None = setting(None, between=(0, 100), help="USD per picture; default: the model's")
+    api_key: Secret = secret("STABILITY_API_KEY", key="api_key_env")
+    concurrency: int = setting(4, between=(1, 64), help="how many pictures at once")
+
+    @property
+    def price(self) -> float | None:
+        """USD per picture: ``price_usd``, else the model's list price when known."""
+        return self.price_usd if self.price_usd is not None else STABILITY_PRICES.get(self.model)
+
+    @property
+    def picture_license(self) -> str:
+        """The ``license`` setting, else Stability AI's terms."""
+        return self.license or LICENSES["stability"]
+
+
+@frozen(kw_only=True)
+class DiffusersSettings(_Drawn):
+    """``backend = "diffusers"``: a local pipeline loaded from ``model_path``."""
+
+    backend: Literal["diffusers"] = "diffusers"
+    model_path: Path = setting(
+        check=_model_folder,
+        help="the folder of a diffusers model (with model_index.json), relative to the brief",
+    )
+    steps: int = setting(25, between=(1, 500))
+    device: str | None = setting(None, help="the torch device; default cuda, else mps, else cpu")
+
+
+SDSettings = WebUISettings | ComfyUISettings | StabilitySettings | DiffusersSettings
+Backend = Literal["webui", "comfyui", "stability", "diffusers"]
+SETTINGS: Mapping[str, type[SDSettings]] = {
+    "webui": WebUISettings,
+    "comfyui": ComfyUISettings,
+    "stability": StabilitySettings,
+    "diffusers": DiffusersSettings,
+}
+
+
+@frozen
+class _Choice:
+    backend: Backend = setting("webui", help="webui, comfyui, stability or diffusers")
 
 
 def read_settings(settings: ProviderSettings) -> SDSettings:
-    """Check the ``[providers.sd]`` table and fill in the defaults of its backend."""
-    values = settings.values
-    backend = values.get("backend", "webui")
-    if backend not in BACKENDS:
-        raise UserError(f"{_where('backend')}: expected one of {', '.join(BACKENDS)}, got {backend!r}")
-    unknown = sorted(key for key in values if key not in KEYS)
-    if unknown:
-        raise UserError(
-            f"providers.sd: unknown setting(s) {', '.join(unknown)}; expected {', '.join(sorted(KEYS))}"
-        )
-    unused = sorted(key for key in values if backend not in KEYS[key])
-    if unused:
-        raise UserError(f"providers.sd: setting(s) {', '.join(unused)} are not used by backend {backend!r}")
+    """The ``[providers.sd]`` table read into its backend's class; a ``BriefError`` listing every problem."""
+    name, values = settings.provider or "sd", settings.values
+    chosen = {k: v for k, v in values.items() if k == "backend"}
+    backend = structure_settings(_Choice, chosen, provider=name, base_dir=settings.base_dir).backend
+    cls, own = SETTINGS[backend], settings_keys(SETTINGS[backend])
+    readers = {
+        key: [b for b, c in SETTINGS.items() if key in settings_keys(c)] for key in values if key not in own
+    }
+    problems = [
+        f"providers.{name}.{key}: not read by backend {backend}, only by {', '.join(backends)}"
+        for key, backends in sorted(readers.items())
+        if backends
+    ]
+    kept = {key: value for key, value in values.items() if not readers.get(key)}
+    try:
+        result = structure_settings(cls, kept, provider=name, base_dir=settings.base_dir)
+    except BriefError as error:
+        raise BriefError([*problems, *error.problems]) from None
+    if problems:
+        raise BriefError(problems)
+    return result
 
-    family = values.get("family", "sd15")
-    if family not in NATIVE_SIZES:
-        raise UserError(f"{_where('family')}: expected one of {', '.join(NATIVE_SIZES)}, got {family!r}")
-    sizes = _sizes(values["sizes"]) if "sizes" in values else NATIVE_SIZES[family]
-    sampler, scheduler = DEFAULT_SAMPLERS.get(backend, ("", ""))
-    model = _str(values, "model") or "core"
-    if backend == "stability" and model not in ("core", "ultra") and not model.startswith("sd3"):
-        raise UserError(
-            f"{_where('model')}: expected core, ultra or an sd3 model like sd3.5-large, got {model!r}"
-        )
-    price = _number(values, "price_usd", 0, 100)
-    if price is None and backend == "stability":
-        price = STABILITY_PRICES.get(model)
-    url = _str(values, "url") or DEFAULT_URLS.get(backend, "")
-    if backend != "diffusers" and not re.match(r"^https?://", url):
-        raise UserError(f"{_where('url')}: expected an http:// or https:// address, got {url!r}")
-    model_path = settings.path("model_path")
-    if backend == "diffusers" and model_path is None:
-        raise UserError(
-            f"{_where('model_path')}: the diffusers backend needs the folder of a diffusers model"
-        )
-    workflow, workflow_text = _workflow(settings)
-    license_text = _str(values, "license") or LICENSES["stability" if backend == "stability" else family]
-    default_concurrency = 4 if backend == "stability" else 1
-    return SDSettings(
-        backend=backend,
-        url=url.rstrip("/"),
-        checkpoint=_str(values, "checkpoint"),
-        workflow=workflow,
-        workflow_text=workflow_text,
-        model=model,
-        model_path=model_path,
-        device=_str(values, "device"),
-        steps=_int(values, "steps", 1, 500) or 25,
-        sampler=_str(values, "sampler") or sampler,
-        scheduler=_str(values, "scheduler") or scheduler,
-        cfg=_number(values, "cfg", 0, 50),
-        family=family,
-        sizes=sizes,
-        negative_prompt=(
-            DEFAULT_NEGATIVE if "negative_prompt" not in values else str(values["negative_prompt"]).strip()
-        ),
-        styles=_styles(values["styles"]) if "styles" in values else STYLE_PRESETS,
-        timeout=_number(values, "timeout", 1, 3600) or 300.0,
-        poll_interval=_number(values, "poll_interval", 0.001, 60) or 0.5,
-        price_usd=price,
-        license=license_text,
-        concurrency=_int(values, "concurrency", 1, 64) or default_concurrency,
-        explicit=frozenset(values),
-    )
+
+#: Settings that do not change the picture: where the server is, how long to wait, what it costs.
+_NOT_DRAWN = frozenset(
+    {
+        "url",
+        "timeout",
+        "poll_interval",
+        "concurrency",
+        "price_usd",
+        "license",
+        "api_key",
+        "device",
+        "model_path",
+    }
+)
+
+
+def fingerprint_data(settings: SDSettings, workflow: str | None = None) -> dict[str, Any]:
+    """The settings that change the picture, as plain JSON data; ``workflow`` is the ComfyUI workflow's text."""
+    data = {k: v for k, v in attrs.asdict(settings, recurse=False).items() if k not in _NOT_DRAWN}
+    data["styles"] = dict(sorted(settings.style_presets.items()))
+    if isinstance(settings, _Drawn):
+        data["sizes"] = settings.native_sizes
+    if isinstance(settings, ComfyUISettings):
+        data["workflow"] = hashlib.sha256(workflow.encode()).hexdigest() if workflow else "default"
+    if isinstance(settings, DiffusersSettings):
+        index = settings.model_path / "model_index.json"
+        data["model"] = settings.model_path.name
+        data["model_index"] = hashlib.sha256(index.read_bytes()).hexdigest() if index.is_file() else "missing"
+    return data

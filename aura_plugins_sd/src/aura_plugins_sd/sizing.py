@@ -34,7 +34,8 @@ def fit_png(data: bytes, width: int, height: int, out_path: Path) -> tuple[int, 
     """Scale the encoded image ``data`` to cover ``width`` x ``height``, crop the centre, write a PNG.
 
     Returns the size of the picture as decoded, before fitting.
-    Blocking (call it in a worker thread); PIL is imported here, on first use, not when the plugin loads.
+    Blocking: the provider calls it through ``write_in_thread``, which removes a partial file.
+    PIL is imported here, on first use, not when the plugin loads.
     """
     from PIL import Image
 
@@ -53,10 +54,5 @@ def fit_png(data: bytes, width: int, height: int, out_path: Path) -> tuple[int, 
     left = (scaled_w - width) // 2
     top = (scaled_h - height) // 2
     picture = picture.crop((left, top, left + width, top + height))
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        picture.save(out_path, format="PNG")
-    except BaseException:
-        out_path.unlink(missing_ok=True)  # never leave a partial file where the core expects a picture
-        raise
+    picture.save(out_path, format="PNG")
     return native

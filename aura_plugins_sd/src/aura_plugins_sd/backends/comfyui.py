@@ -18,7 +18,7 @@ from aura_plugins_sd.http_errors import (
     status_error,
     transport_errors,
 )
-from aura_plugins_sd.settings import SDSettings
+from aura_plugins_sd.settings import COMFYUI_SAMPLER, ComfyUISettings
 from aura_plugins_sd.workflow import Workflow, default_workflow, fill_workflow, output_images
 
 WHERE = "ComfyUI"
@@ -54,11 +54,11 @@ def _node_errors(data: Any) -> str:
 class ComfyUIBackend:
     """Generates by queueing an API-format workflow on a ComfyUI server."""
 
-    def __init__(self, settings: SDSettings) -> None:
+    def __init__(self, settings: ComfyUISettings, workflow: str | None = None) -> None:
+        """``workflow``: the text of the ``workflow`` setting's file; None: the shipped workflow."""
         self.settings = settings
-        self.template: Workflow = (
-            json.loads(settings.workflow_text) if settings.workflow_text else default_workflow()
-        )
+        self.own_workflow = workflow is not None
+        self.template: Workflow = json.loads(workflow) if workflow is not None else default_workflow()
         self._default_checkpoint: str | None = None
         self._lock = anyio.Lock()
         # Fill once with sample values so that a workflow without a place for the prompt or seed fails now.
@@ -83,22 +83,16 @@ class ComfyUIBackend:
         return client(self.settings.url, self.settings.timeout, local=True)
 
     def _sampler_inputs(self) -> dict[str, Any]:
-        """Sampler values to write: all of them for the shipped workflow, only those set for a user's."""
+        """Sampler values to write: only those set for a user's workflow, all of them for the shipped one."""
         s = self.settings
-        values: dict[str, Any] = {
-            "steps": s.steps,
-            "cfg": s.cfg if s.cfg is not None else 7.0,
-            "sampler_name": s.sampler,
-            "scheduler": s.scheduler,
-        }
-        if s.workflow_text is None:
-            return values
-        keys = {"steps": "steps", "cfg": "cfg", "sampler": "sampler_name", "scheduler": "scheduler"}
-        return {name: values[name] for key, name in keys.items() if key in s.explicit}
+        values = {"steps": s.steps, "cfg": s.cfg, "sampler_name": s.sampler, "scheduler": s.scheduler}
+        if self.own_workflow:
+            return {name: value for name, value in values.items() if value is not None}
+        return {name: COMFYUI_SAMPLER[name] if value is None else value for name, value in values.items()}
 
     async def _checkpoint(self, http: httpx.AsyncClient) -> str | None:
         """The checkpoint to use: the configured one, else for the shipped workflow the server's first."""
-        if self.settings.checkpoint or self.settings.workflow_text is not None:
+        if self.settings.checkpoint or self.own_workflow:
             return self.settings.checkpoint
         async with self._lock:
             if self._default_checkpoint is None:

@@ -13,10 +13,10 @@ from typing import Any
 
 import anyio
 
-from aura_core import Availability, ProviderError, UserError
+from aura_core import Availability, ProviderError
 from aura_plugins_sd.backends import Job
 from aura_plugins_sd.http_errors import is_out_of_memory, out_of_memory
-from aura_plugins_sd.settings import SDSettings
+from aura_plugins_sd.settings import DiffusersSettings
 
 
 class _Stopped(Exception):
@@ -30,16 +30,7 @@ def _missing_modules() -> list[str]:
 class DiffusersBackend:
     """Generates with a diffusers pipeline from ``model_path`` on the GPU when there is one."""
 
-    def __init__(self, settings: SDSettings) -> None:
-        if settings.model_path is None:
-            raise UserError(
-                "providers.sd.model_path: the diffusers backend needs the folder of a diffusers model"
-            )
-        if not (settings.model_path / "model_index.json").is_file():
-            raise UserError(
-                f"providers.sd.model_path: {settings.model_path} is not a diffusers model folder "
-                "(it has no model_index.json)"
-            )
+    def __init__(self, settings: DiffusersSettings) -> None:
         self.settings = settings
         self.model_path: Path = settings.model_path
         self._pipeline: Any = None

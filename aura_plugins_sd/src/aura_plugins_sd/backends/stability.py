@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import math
-import os
 
 from aura_core import Availability, ProviderError, redact
 from aura_plugins_sd.backends import Job
 from aura_plugins_sd.http_errors import body_text, client, status_error, transport_errors
-from aura_plugins_sd.settings import SDSettings
+from aura_plugins_sd.settings import StabilitySettings
 
 WHERE = "the Stability AI API"
-KEY_VARIABLE = "STABILITY_API_KEY"
 
 #: The aspect ratios the generate endpoints accept.
 ASPECT_RATIOS = ("21:9", "16:9", "3:2", "5:4", "1:1", "4:5", "2:3", "9:16", "9:21")
@@ -29,10 +27,11 @@ def aspect_ratio(width: int, height: int) -> str:
 
 
 class StabilityBackend:
-    """Generates through Stability AI's hosted API with the key from ``STABILITY_API_KEY``."""
+    """Generates through Stability AI's hosted API with the key from ``STABILITY_API_KEY`` (or ``api_key_env``'s)."""
 
-    def __init__(self, settings: SDSettings) -> None:
+    def __init__(self, settings: StabilitySettings) -> None:
         self.settings = settings
+        self.key_variable = settings.api_key.env
 
     @property
     def label(self) -> str:
@@ -65,10 +64,10 @@ class StabilityBackend:
 
     async def generate(self, job: Job) -> bytes:
         """POST the form and return the image; refused content and bad keys are permanent errors."""
-        key = os.environ.get(KEY_VARIABLE, "").strip()
-        if not key:
+        key = self.settings.api_key.get()
+        if key is None:
             raise ProviderError(
-                f"no Stability AI key: set {KEY_VARIABLE} in the environment", transient=False
+                f"no Stability AI key: set {self.key_variable} in the environment", transient=False
             )
         headers = {"authorization": f"Bearer {key}", "accept": "image/*"}
         async with (
@@ -84,7 +83,7 @@ class StabilityBackend:
         status = response.status_code
         if status == 401:
             raise ProviderError(
-                f"{WHERE} refused the key (HTTP 401): set {KEY_VARIABLE} to a valid key", transient=False
+                f"{WHERE} refused the key (HTTP 401): set {self.key_variable} to a valid key", transient=False
             )
         if status == 402:
             raise ProviderError(f"{WHERE}: the account is out of credits (HTTP 402)", transient=False)
@@ -112,6 +111,6 @@ class StabilityBackend:
 
     async def check(self) -> Availability:
         """The key is present (no request is made, so checking costs no credits)."""
-        if os.environ.get(KEY_VARIABLE, "").strip():
-            return Availability(True, f"{KEY_VARIABLE} is set; model {self.settings.model}")
-        return Availability(False, f"set {KEY_VARIABLE} in the environment")
+        if self.settings.api_key.get() is not None:
+            return Availability(True, f"{self.key_variable} is set; model {self.settings.model}")
+        return Availability(False, f"set {self.key_variable} in the environment")

@@ -12,7 +12,7 @@ import httpx
 from aura_core import Availability, ProviderError
 from aura_plugins_sd.backends import Job
 from aura_plugins_sd.http_errors import client, status_error, transport_errors
-from aura_plugins_sd.settings import SDSettings
+from aura_plugins_sd.settings import WebUISettings
 
 WHERE = "the Stable Diffusion WebUI"
 
@@ -29,7 +29,7 @@ def _names(model: dict[str, Any]) -> set[str]:
 class WebUIBackend:
     """Generates through an AUTOMATIC1111 or Forge server's txt2img API."""
 
-    def __init__(self, settings: SDSettings) -> None:
+    def __init__(self, settings: WebUISettings) -> None:
         self.settings = settings
         self._checked_checkpoint = False
         self._lock = anyio.Lock()
