@@ -29,8 +29,8 @@ from aura_core import Clip, ProviderError
 PRE_ROLL = 0.1
 #: How long after an output frame's time its source frame is looked up, in seconds.
 LOOKUP = 1e-3
-#: Seconds read past the last source frame a segment needs (a variable-rate source's gaps, rounding).
-READ_MARGIN = 0.25
+#: Seconds read past the last source frame a segment needs (rounding, a variable-rate source's gaps).
+READ_MARGIN = 0.1
 
 
 def clip_length(clip: Clip, scene: int) -> float:
@@ -131,7 +131,7 @@ class Footage:
         late = f"{lead:.9f}+({source}-{self.lead_source:.9f})/{rate:.9f}"
         return f"if(lt({source},{self.lead_source:.9f}),{slow},{late})"
 
-    def stream(self, width: int, height: int) -> Any:
+    def stream(self, width: int, height: int, threads: int = 0) -> Any:
         """The ffmpeg-python stream of this footage: ``count`` frames at ``fps``, cover-fitted and
         centre-cropped to ``width`` x ``height`` (a portrait clip in a landscape video too, so there is
         never a black bar; non-square pixels counted), yuv420p, without the clip's sound.
@@ -143,7 +143,10 @@ class Footage:
         seek = max(0.0, clip.start - PRE_ROLL)
         pre = clip.start - seek
         read = pre + self.source_time(self.first + self.count) + READ_MARGIN
-        source = ffmpeg.input(str(Path(clip.path).resolve()), ss=f"{seek:.6f}", t=f"{read:.6f}", an=None)
+        options: dict[str, Any] = {"ss": f"{seek:.6f}", "t": f"{read:.6f}", "an": None}
+        if threads:
+            options["threads"] = threads  # the decoder's threads, as many as the encoder's
+        source = ffmpeg.input(str(Path(clip.path).resolve()), **options)
         # Frame n of the chain shows the last source frame starting before source_time(n) + LOOKUP: with
         # round=down, fps takes for frame n the last frame whose time is below (n + 1) / fps.
         shift = 1 / self.fps - LOOKUP

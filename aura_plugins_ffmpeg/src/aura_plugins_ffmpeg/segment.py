@@ -242,7 +242,7 @@ def build(
     fps, width, height = render.fps, render.width, render.height
     raw = {"f": "rawvideo", "pix_fmt": "yuv420p", "s": f"{width}x{height}", "framerate": fps}
     if own is not None:
-        video = own.stream(width, height)
+        video = own.stream(width, height, threads)
     else:
         video = ffmpeg.input("pipe:", **raw).video.filter("settb", f"1/{fps}").filter("setpts", "N")
     if plan.through_xfade:
@@ -253,7 +253,7 @@ def build(
         head = parts[0].trim(end_frame=head_frames)
         tail = parts[1].trim(start_frame=head_frames).setpts("N")
         if incoming is not None:
-            first = incoming.stream(width, height).filter("settb", f"1/{fps}")
+            first = incoming.stream(width, height, threads).filter("settb", f"1/{fps}")
         else:
             first = hold(ffmpeg.input(NEXT_FRAME, **raw).video, plan.transition_frames, fps)
         blended = ffmpeg.filter(
