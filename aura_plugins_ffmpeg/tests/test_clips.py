@@ -223,38 +223,42 @@ async def test_every_frame_is_the_source_frame_on_screen_at_its_time(
 
 @pytest.mark.anyio
 @pytest.mark.parametrize(
-    ("source", "frame"),
-    [((36, 64), (W, H)), ((64, 36), (H, W))],
-    ids=["portrait-in-landscape", "landscape-in-portrait"],
+    ("source", "rotation", "frame"),
+    [((36, 64), 0, (W, H)), ((64, 36), 0, (H, W)), ((64, 36), 90, (W, H))],
+    ids=["portrait-in-landscape", "landscape-in-portrait", "phone-portrait-in-landscape"],
 )
 async def test_a_clip_of_the_other_orientation_fills_the_frame_cropped_to_its_middle(
-    tmp_path: Path, source: tuple[int, int], frame: tuple[int, int]
+    tmp_path: Path, source: tuple[int, int], rotation: int, frame: tuple[int, int]
 ) -> None:
     """The clip is scaled to cover the frame and cropped in the middle: no black bar, nothing stretched.
-    The source is three bands across its long side (a red quarter, a green half, a blue quarter): the
-    frame takes the middle 32 % of it, all green; a stretched clip would show red and blue, a fitted one bars."""
+    The source shows three bands across its long side (a red quarter, a green half, a blue quarter):
+    the frame takes the middle 32 % of it, all green; a stretched clip would show red and blue, a
+    fitted one bars. A phone's portrait clip is stored landscape with a rotation to display it
+    upright: it is turned first (unturned, its bands would cross the landscape frame)."""
     width, height = source
     path = tmp_path / "bands.mp4"
-    long_side = "H" if height > width else "W"
-    axis = "Y" if height > width else "X"
+    long_side, axis = ("H", "Y") if height > width else ("W", "X")
     band = (
         f"geq=r='if(lt({axis},{long_side}/4),220,20)'"
         f":g='if(between({axis},{long_side}/4,3*{long_side}/4),220,20)'"
         f":b='if(gt({axis},3*{long_side}/4),220,20)'"
     )
+    colour = f"color=c=black:s={width}x{height}:r=25:d=2"
     ffmpeg(
         "-f",
         "lavfi",
         "-i",
-        f"color=c=black:s={width}x{height}:r=25:d=2",
+        colour,
         "-vf",
         f"format=rgb24,{band},format=yuv420p",
         "-c:v",
         "libx264",
-        "-qp",
-        "0",
         str(path),
     )
+    if rotation:
+        turned = tmp_path / "turned.mp4"
+        ffmpeg("-display_rotation", str(rotation), "-i", str(path), "-c", "copy", str(turned))
+        path = turned
     clip = Clip(path, width, height, 2.0, 25.0, "test", "CC0")
     request = requests_for(tmp_path, [clip, None], [1.0, 1.0], hard_cuts(size=frame))[0]
     segment = await FfmpegComposer().render_scene(request)
@@ -266,6 +270,27 @@ async def test_a_clip_of_the_other_orientation_fills_the_frame_cropped_to_its_mi
         # Every row and column is lit (no bar) and green (the middle band, not squeezed bands).
         assert image[..., 1].min(axis=0).min() > 150 and image[..., 1].min(axis=1).min() > 150
         assert image[..., 0].max() < 80 and image[..., 2].max() < 80
+
+
+@pytest.mark.anyio
+async def test_captions_are_burned_over_a_clip(tmp_path: Path) -> None:
+    """``captions = "burn"`` draws the narration over the playing clip (a dark grey brightening with
+    time): white text in the bottom half of the frames during the speech, over a clip that moves."""
+    path = tmp_path / "dark.mp4"
+    colour = "color=c=black:s=160x90:r=25:d=3"
+    ffmpeg(
+        "-f", "lavfi", "-i", colour, "-vf", "geq=lum='16+30*T':cb=128:cr=128", "-c:v", "libx264", str(path)
+    )
+    clip = Clip(path, 160, 90, 3.0, 25.0, "test", "CC0")
+    render = RenderSpec(width=W, height=H, fps=FPS, transition="none", captions="burn")
+    request = requests_for(tmp_path, [clip], [2.0], render)[0]
+    segment = await FfmpegComposer().render_scene(request)
+    assert_slot_filled(segment, request)
+    luma = [planes[0] for planes in planes_of(segment.path)]
+    spoken = luma[: round(request.speech.duration * FPS) - 3]
+    assert all(frame[H // 2 :].max() > 200 for frame in spoken)  # the text's white
+    assert all(frame[: H // 4].max() < 100 for frame in spoken)  # the clip's grey above it
+    assert luma[30][: H // 4].mean() > luma[0][: H // 4].mean() + 20  # which brightens as it plays
 
 
 @pytest.mark.anyio
