@@ -264,6 +264,7 @@ def main() -> None:
     parser.add_argument("--size", default=f"{WIDTH}x{HEIGHT}", help=argparse.SUPPRESS)
     parser.add_argument("--skip-moviepy", action="store_true", help="leave MoviePy out (it is slow)")
     parser.add_argument("--skip-memory", action="store_true", help="leave the 10 and 100 scene runs out")
+    parser.add_argument("--memory-only", action="store_true", help="only the 10 and 100 scene runs")
     parser.add_argument(
         "--repeat", type=int, default=1, help="runs of aura and the floor (MoviePy runs once)"
     )
@@ -282,19 +283,26 @@ def main() -> None:
 
         timed(lambda: run_moviepy(args.folder))
         return
+    if not args.memory_only:
+        compare(args.repeat, skip_moviepy=args.skip_moviepy)
+    if not args.skip_memory:
+        memory()
 
+
+def compare(repeat: int, *, skip_moviepy: bool) -> None:
+    """The composition rendered by each contender, ``repeat`` times (MoviePy once), and the ratios."""
     with tempfile.TemporaryDirectory(prefix="aura-bench-") as tmp:
         folder = Path(tmp)
         prepare(folder, SCENES, SCENE_SECONDS)
         print(
             f"composition: {SCENES} scenes x {SCENE_SECONDS:g} s from {SOURCE_SIZE[0]}x{SOURCE_SIZE[1]} "
             f"{SOURCE_FPS} fps clips, {WIDTH}x{HEIGHT} {FPS} fps, {CROSSFADE:g} s crossfades, "
-            f"x264 veryfast CRF 23; {args.repeat} run(s) each, min / median / max"
+            f"x264 veryfast CRF 23; {repeat} run(s) each, min / median / max"
         )
-        names = ["aura", "floor"] + ([] if args.skip_moviepy else ["moviepy"])
+        names = ["aura", "floor"] + ([] if skip_moviepy else ["moviepy"])
         results: dict[str, list[Run]] = {name: [] for name in names}
         peaks: dict[str, float] = {}
-        for round_ in range(args.repeat):
+        for round_ in range(repeat):
             for name in names:  # interleaved, so a busy moment of the machine hits every contender
                 if name == "moviepy" and round_ > 0:
                     continue  # one MoviePy run is enough: it is an order of magnitude slower
@@ -330,8 +338,13 @@ def main() -> None:
                 f"process time {median(moviepy, 'wall') / median(aura, 'wall'):.1f}x; "
                 f"peak memory {peaks['moviepy'] / peaks['aura']:.1f}x"
             )
-    if args.skip_memory:
-        return
+
+
+def memory() -> None:
+    """aura's peak memory (the process tree; the Python process alone; the largest ffmpeg) for 10 and
+    100 scenes."""
+    from _common import MIB, PEAKS
+
     print("memory vs scene count (aura, 1 s scenes, 640x360 from the same 1080p25 clips):")
     for scenes in (10, 100):
         with tempfile.TemporaryDirectory(prefix="aura-bench-") as tmp:
@@ -339,7 +352,11 @@ def main() -> None:
             prepare(folder, scenes, 1.0)
             extra = ("--scenes", str(scenes), "--seconds", "1", "--size", "640x360")
             run = measure(contender("aura", folder, *extra), memory=True)
-            print(f"  {scenes:3d} scenes {run.wall:7.2f} s  cpu {run.cpu:7.2f} s  peak {run.peak:7.1f} MiB")
+            print(
+                f"  {scenes:3d} scenes {run.wall:7.2f} s  cpu {run.cpu:7.2f} s  peak {run.peak:7.1f} MiB"
+                f"  (Python {PEAKS['process'] / MIB:.1f} MiB, largest ffmpeg {PEAKS['largest_child'] / MIB:.1f} MiB,"
+                f" {PEAKS['children']} at most)"
+            )
 
 
 if __name__ == "__main__":
