@@ -22,6 +22,7 @@ import cattrs
 from attrs import frozen
 
 from aura_core.cache import damaged_database
+from aura_core.contract import KEY, Clip, Picture, Visual
 from aura_core.errors import UserError
 
 T = TypeVar("T")
@@ -43,6 +44,25 @@ _converter = cattrs.Converter()
 
 #: What reading a stored row can raise when its JSON is garbled or of another shape than the result type.
 _UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, cattrs.BaseValidationError)
+
+
+def _keyed(attribute: attrs.Attribute[Any], value: Any) -> bool:
+    """Whether a field is part of a content key: fields added to the contract later (``contract.KEY``) are
+    not while they hold their default, so keys made before they existed stay the same."""
+    rule = attribute.metadata.get(KEY)
+    if rule == "never":
+        return False
+    return not (rule == "when-set" and value == attribute.default)
+
+
+def _structure_visual(data: Any, _type: Any) -> Visual:
+    """A stored visual: a row with a ``duration`` and an ``fps`` is a ``Clip``, any other a ``Picture``."""
+    if isinstance(data, Mapping) and "duration" in data and "fps" in data:
+        return _converter.structure(data, Clip)
+    return _converter.structure(data, Picture)
+
+
+_converter.register_structure_hook_func(lambda t: t == Visual, _structure_visual)
 
 
 def file_digest(path: Path) -> str:
@@ -132,7 +152,11 @@ class ArtifactIndex:
         if isinstance(value, Path):
             return self._path_identity(value)
         if attrs.has(type(value)):
-            return {f.name: self._canonical(getattr(value, f.name)) for f in attrs.fields(type(value))}
+            return {
+                f.name: self._canonical(getattr(value, f.name))
+                for f in attrs.fields(type(value))
+                if _keyed(f, getattr(value, f.name))
+            }
         if isinstance(value, Mapping):
             return {str(k): self._canonical(v) for k, v in sorted(value.items())}
         if isinstance(value, tuple | list):

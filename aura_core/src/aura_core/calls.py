@@ -170,27 +170,30 @@ class ProviderCalls:
         validate: Callable[[Any, Any], str | None],
         key_ignore: frozenset[str] = frozenset(),
         queued: bool = True,
+        request_for: Callable[[Any, Any], Any] | None = None,
     ) -> tuple[R, str]:
         """Get the result for ``request`` from the store or from the first provider of the chain that makes it.
 
         ``queued=False``: the call does not wait for one of the provider's ``concurrency`` slots
-        (the soundtrack, one call per run, mixed beside the segments that fill them)."""
+        (the soundtrack, one call per run, mixed beside the segments that fill them).
+        ``request_for(provider, request)``: the request as one provider is asked, keyed and checked
+        (an image request offers clips only to the illustrators that make them)."""
 
-        async def attempt(link: Link) -> R:
+        async def attempt(link: Link, asked: Any) -> R:
             async def invoke() -> Any:
                 link.calls += 1
                 out = self.store.temp_path(suffix)
                 with collect_usage() as usage:
                     try:
                         return await self.executor.call(
-                            link.provider, method, attrs.evolve(request, out_path=out), kind=kind
+                            link.provider, method, attrs.evolve(asked, out_path=out), kind=kind
                         )
                     finally:
                         _add(link.usage, usage)
 
             result: R = await link.guard.call(
                 invoke,
-                lambda r: validate(r, request),
+                lambda r: validate(r, asked),
                 self._retry_reporter(stage, index, link.name),
                 queued=queued,
                 retry_invalid=not is_deterministic(link.provider),
@@ -210,6 +213,7 @@ class ProviderCalls:
             commit,
             f"{stage} of scene {index + 1} failed with every {kind} provider",
             key_ignore=key_ignore,
+            request_for=request_for,
         )
 
     async def _through_chain(
@@ -219,23 +223,29 @@ class ProviderCalls:
         kind: str,
         request: Any,
         result_type: type[R],
-        attempt: Callable[[Link], Awaitable[R]],
+        attempt: Callable[[Link, Any], Awaitable[R]],
         commit: Callable[[Link, str, R], Awaitable[R]],
         failure: str,
         *,
         key_ignore: frozenset[str] = frozenset(),
         replay: Callable[[R], Awaitable[None]] | None = None,
+        request_for: Callable[[Any, Any], Any] | None = None,
     ) -> tuple[R, str]:
         """Try the chain of ``kind`` for one item: what every caller of a provider goes through.
 
         A result the store holds under any provider's key is used (the first in chain order), with no
         call; ``replay`` first hands it on. Otherwise each provider in turn gets ``attempt`` (its guarded
-        call, raising ``Exhausted`` when it gives up, which moves on to the next with a ``Fallback``
-        event); the first result is ``commit``-ted under that provider's key. Each step is journaled and
-        announced; when every provider fails, the error names each one's cause after ``failure``.
+        call on the request as that provider is asked it (``request_for``), raising ``Exhausted`` when it
+        gives up, which moves on to the next with a ``Fallback`` event); the first result is
+        ``commit``-ted under that provider's key. Each step is journaled and announced; when every
+        provider fails, the error names each one's cause after ``failure``.
         """
         links = self.chains[kind]
-        keys = [self.store.key(link.name, link.fingerprint, request, ignore=key_ignore) for link in links]
+        asked = [request if request_for is None else request_for(link.provider, request) for link in links]
+        keys = [
+            self.store.key(link.name, link.fingerprint, one, ignore=key_ignore)
+            for link, one in zip(links, asked, strict=True)
+        ]
         found = _first_stored(self.store, keys, result_type)
         if found is not None:
             hit, position = found
@@ -247,7 +257,7 @@ class ProviderCalls:
         for position, (link, key) in enumerate(zip(links, keys, strict=True)):
             started = self._begin(stage, index, link, key)
             try:
-                result = await attempt(link)
+                result = await attempt(link, asked[position])
             except Exhausted as exc:
                 causes.append(self._fall_back(stage, index, kind, links, position, exc.cause))
                 continue
@@ -329,7 +339,7 @@ class ProviderCalls:
         """
         emitted: list[SceneDraft] = []
 
-        async def attempt(link: Link) -> tuple[SceneDraft, ...]:
+        async def attempt(link: Link, _asked: Any) -> tuple[SceneDraft, ...]:
             follows_plan = optional_member(link.provider, "follows_plan")
             # a script that fails the checks comes back the same from a deterministic writer: no retry
             transient = not is_deterministic(link.provider)
@@ -408,9 +418,20 @@ def stored(
     result_type: type[R],
     *,
     key_ignore: frozenset[str] = frozenset(),
+    request_for: Callable[[Any, Any], Any] | None = None,
 ) -> R | None:
-    """The stored result a chain would reuse for ``request`` (any provider's, the first in chain order), or None."""
-    keys = [index.key(link.name, link.fingerprint, request, ignore=key_ignore) for link in links]
+    """The stored result a chain would reuse for ``request`` (any provider's, the first in chain order), or None.
+
+    ``request_for`` as for ``ProviderCalls.call``."""
+    keys = [
+        index.key(
+            link.name,
+            link.fingerprint,
+            request if request_for is None else request_for(link.provider, request),
+            ignore=key_ignore,
+        )
+        for link in links
+    ]
     found = _first_stored(index, keys, result_type)
     return None if found is None else found[0]
 

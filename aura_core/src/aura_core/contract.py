@@ -16,6 +16,16 @@ from aura_core.specs import Brief, PlanSpec, RenderSpec, VoiceSpec
 
 T = TypeVar("T")
 
+#: The ``metadata`` key of a field added to a released request or result class: with the value
+#: ``"when-set"`` the field is left out of cache keys while it holds its default, so the keys of results
+#: made before it existed stay valid; with ``"never"`` it is never in a key (it changes no provider's result).
+KEY = "aura_key"
+
+
+def added_field(default: Any, *, key: str = "when-set") -> Any:
+    """A field added to a released contract class after the fact, with ``default``; see ``KEY``."""
+    return field(default=default, metadata={KEY: key})
+
 
 @frozen
 class Availability:
@@ -114,8 +124,12 @@ class ImageRequest:
     """Make a ``width`` x ``height`` visual for ``prompt`` at ``out_path``: a picture (PNG), or a moving clip.
 
     ``duration`` is how long the scene's slot needs filling, in seconds: estimated from the narration's
-    words when the scene is first known, exact once it is voiced; 0 when unknown. ``clips`` says whether
-    the composer can take a moving clip (a ``Clip``); when it is False an illustrator returns a ``Picture``.
+    words when the scene is first known, exact once it is voiced; 0 when unknown. It is a hint, not part
+    of the cache key: a clip is cut (or slowed) to the voiced slot by the composer. ``clips`` says
+    whether a moving clip (a ``Clip``) may be returned: True only when every composer of the chain takes
+    clips and the illustrator declares ``clips = True``; when it is False an illustrator returns a
+    ``Picture``. A clip is written beside ``out_path`` with its own suffix
+    (``out_path.with_suffix(".mp4")``), and the ``Clip`` says where.
     An illustrator written before clips existed reads neither and keeps working unchanged.
     """
 
@@ -127,8 +141,8 @@ class ImageRequest:
     seed: int
     out_path: Path
     heading: str = ""
-    duration: float = 0.0
-    clips: bool = False
+    duration: float = added_field(0.0, key="never")
+    clips: bool = added_field(False)
 
 
 @frozen
@@ -143,8 +157,8 @@ class Picture:
     height: int
     source: str
     license: str
-    author: str = ""
-    link: str = ""
+    author: str = added_field("")
+    link: str = added_field("")
 
 
 @frozen
@@ -311,10 +325,10 @@ class Voice(Provider, Protocol):
 
 @runtime_checkable
 class Illustrator(Provider, Protocol):
-    """kind ``image``: makes a picture for a scene."""
+    """kind ``image``: makes a picture for a scene, or a moving clip when the request takes clips."""
 
-    async def generate(self, request: ImageRequest) -> Picture:
-        """Write the picture to ``request.out_path`` and describe it."""
+    async def generate(self, request: ImageRequest) -> Visual:
+        """Write the picture to ``request.out_path`` (a clip beside it, with its own suffix) and describe it."""
         ...
 
 
