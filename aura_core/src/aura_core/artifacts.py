@@ -22,8 +22,9 @@ import cattrs
 from attrs import frozen
 
 from aura_core.cache import damaged_database
-from aura_core.contract import KEY, Clip, Picture, Visual
+from aura_core.contract import Clip, Picture, Visual
 from aura_core.errors import UserError
+from aura_core.fields import keyed
 
 T = TypeVar("T")
 
@@ -44,15 +45,6 @@ _converter = cattrs.Converter()
 
 #: What reading a stored row can raise when its JSON is garbled or of another shape than the result type.
 _UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, cattrs.BaseValidationError)
-
-
-def _keyed(attribute: attrs.Attribute[Any], value: Any) -> bool:
-    """Whether a field is part of a content key: fields added to the contract later (``contract.KEY``) are
-    not while they hold their default, so keys made before they existed stay the same."""
-    rule = attribute.metadata.get(KEY)
-    if rule == "never":
-        return False
-    return not (rule == "when-set" and value == attribute.default)
 
 
 def _structure_visual(data: Any, _type: Any) -> Visual:
@@ -155,7 +147,7 @@ class ArtifactIndex:
             return {
                 f.name: self._canonical(getattr(value, f.name))
                 for f in attrs.fields(type(value))
-                if _keyed(f, getattr(value, f.name))
+                if keyed(f, getattr(value, f.name))
             }
         if isinstance(value, Mapping):
             return {str(k): self._canonical(v) for k, v in sorted(value.items())}

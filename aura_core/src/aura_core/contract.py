@@ -11,20 +11,11 @@ from typing import Any, Protocol, TypeAlias, TypeVar, runtime_checkable
 
 from attrs import field, frozen
 
+from aura_core.fields import added_field
 from aura_core.settings import structure_settings
 from aura_core.specs import Brief, PlanSpec, RenderSpec, VoiceSpec
 
 T = TypeVar("T")
-
-#: The ``metadata`` key of a field added to a released request or result class: with the value
-#: ``"when-set"`` the field is left out of cache keys while it holds its default, so the keys of results
-#: made before it existed stay valid; with ``"never"`` it is never in a key (it changes no provider's result).
-KEY = "aura_key"
-
-
-def added_field(default: Any, *, key: str = "when-set") -> Any:
-    """A field added to a released contract class after the fact, with ``default``; see ``KEY``."""
-    return field(default=default, metadata={KEY: key})
 
 
 @frozen
