@@ -2,13 +2,13 @@
 
 An illustrator that returns a ``Clip`` describes the file as it is, not as it was asked for: this is the
 one way the core and its plugins measure one. PyAV is imported on first use, so ``import aura_core``
-stays light: it comes with ``aura-core[media]``.
+stays light: it comes with ``aura-core[media]`` (PyAV 14.1 or later, which reads the display rotation).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aura_core.contract import Clip
 from aura_core.errors import ProviderError
@@ -94,7 +94,7 @@ def _measure(container: av.container.InputContainer, path: Path) -> tuple[int, i
     if first is None:
         raise ClipProbeError(f"{path}: no frame of it decodes")
     width, height = first.width, first.height
-    if _rotation(first, stream) % 180 == 90:  # a phone's portrait clip, stored on its side
+    if first.rotation % 180 == 90:  # a phone's portrait clip, stored on its side (its display matrix)
         width, height = height, width
     end = _last_packet_end(container, stream, duration)
     if end < duration - max(0.25, 3.0 / fps):
@@ -121,17 +121,6 @@ def _rate(stream: av.video.stream.VideoStream, duration: float) -> float:
         if rate:
             return float(rate)
     return stream.frames / duration if stream.frames else 0.0
-
-
-def _rotation(frame: Any, stream: av.video.stream.VideoStream) -> int:
-    """Degrees the frame is turned for display: the frame's display matrix, or the stream's old ``rotate`` tag."""
-    turned = getattr(frame, "rotation", None)  # a PyAV that reads the display matrix
-    if turned is None:
-        turned = stream.metadata.get("rotate", "0")
-    try:
-        return round(float(turned)) % 360
-    except ValueError:
-        return 0
 
 
 def _last_packet_end(

@@ -451,7 +451,9 @@ class _Run:
         except Exception as exc:  # noqa: BLE001 - an unexpected exception is the finding
             problems.append(f"an ordinary request raised {type(exc).__name__}: {exc}")
         self.seconds = time.perf_counter() - started
-        self.report.add("result", problems, passed=f"{self._describe()} in {self.seconds:.2f} s")
+        # described only when it passed: a failed check may have no result to describe
+        passed = "" if problems else f"{self._describe()} in {self.seconds:.2f} s"
+        self.report.add("result", problems, passed=passed)
 
     def _describe(self) -> str:
         o = self.outcome
