@@ -234,7 +234,7 @@ def _middle_frame(chosen: Path) -> PILImage.Image:
             if shown is None:
                 raise UserError(f"{chosen}: not a readable video (no frame decodes halfway through)")
             image = Image.fromarray(shown.to_ndarray(format="rgb24"))
-            turned = getattr(shown, "rotation", 0) or 0
+            turned = shown.rotation
     except (ClipProbeError, av.error.FFmpegError) as error:
         raise UserError(f"{chosen}: not a readable video ({error})") from None
     return image.rotate(turned, expand=True) if turned % 360 else image
