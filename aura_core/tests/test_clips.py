@@ -313,3 +313,21 @@ def test_the_index_reads_a_clip_back_read_only(tmp_path: Path) -> None:
         assert isinstance(index.lookup("k", VISUAL_TYPE), Clip)
     finally:
         index.close()
+
+
+@define
+class StillsAnyway(RecordingClips):
+    """Declares clips, yet answers with pictures (a stock library with no footage for the prompt)."""
+
+    async def generate(self, request: ImageRequest) -> Visual:
+        self.asked.append(request)
+        return await FakeIllustrator.generate(FakeIllustrator(), evolve(request, clips=False))
+
+
+async def test_a_clip_maker_may_answer_a_request_that_takes_clips_with_a_picture(tmp_path: Path) -> None:
+    """Taking clips is a permission, not an order: a picture returned for a request with clips=True is
+    checked as any picture and shown."""
+    image = StillsAnyway()
+    await Pipeline(stack(image)).run(make_spec(), run_dir=tmp_path / "run")
+    assert len(image.asked) == 5 and all(r.clips for r in image.asked)
+    assert [s["visual"] for s in report_of(tmp_path / "run")["scenes"]] == ["picture"] * 5
