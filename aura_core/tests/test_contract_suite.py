@@ -31,6 +31,7 @@ from aura_core.testing import (
     CHECKS,
     ContractReport,
     ContractViolation,
+    FakeClipIllustrator,
     FakeComposer,
     FakeIllustrator,
     FakeMixingComposer,
@@ -117,9 +118,11 @@ async def test_the_piper_voice_honours_cancellation(tmp_path: Path) -> None:
         (FakeScriptWriter(latency=0.05), ()),
         (FakeVoice(latency=0.2), ()),
         (FakeIllustrator(latency=0.2), ()),
+        (FakeClipIllustrator(latency=0.2), ()),
         # the fake composer writes stand-in text files, not video
         (FakeComposer(latency=0.2), ("decode",)),
         (FakeMixingComposer(latency=0.2), ("decode",)),
+        (FakeComposer(latency=0.2, clips=True), ("decode",)),
     ],
     ids=lambda v: (getattr(v, "kind", None) and type(v).__name__) or ",".join(v) or "all",
 )

@@ -110,7 +110,9 @@ def test_folder_missing_or_empty_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"^providers\.folder\.path: .*nowhere is not a folder$"):
         configured(FolderIllustrator(), {"path": "nowhere"}, tmp_path)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(UserError, match=r"^providers\.folder\.path: no pictures \(.*\) in .*empty$"):
+    with pytest.raises(
+        UserError, match=r"^providers\.folder\.path: no pictures or videos \(.*\) in .*empty$"
+    ):
         configured(FolderIllustrator(), {"path": "empty"}, tmp_path)
 
 
@@ -119,7 +121,7 @@ def test_folder_without_a_path_or_with_a_wrong_key_says_what_to_write(tmp_path: 
     with pytest.raises(UserError) as caught:
         configured(FolderIllustrator(), {"pth": "media"}, tmp_path)
     assert str(caught.value).splitlines() == [
-        'providers.folder.path: required setting is missing: the folder of your pictures, like path = "media"',
+        'providers.folder.path: required setting is missing: the folder of your pictures and videos, like path = "media"',
         "providers.folder.pth: unknown setting (did you mean path?); expected one of path",
     ]
 

@@ -58,6 +58,7 @@ from aura_core.hookspecs import hookimpl
 from aura_core.http_failures import TRANSIENT_STATUSES, http_failure, is_transient_status, retry_after_header
 from aura_core.loader import load_brief, parse_brief
 from aura_core.logs import redact, route_stdlib_logging
+from aura_core.media import VIDEO_SUFFIXES, ClipProbeError, probe_clip
 from aura_core.members import OPTIONAL_MEMBERS, OptionalMember, optional_member
 from aura_core.pipeline import Pipeline
 from aura_core.planning import ScriptPlan, plan_script
@@ -82,6 +83,7 @@ logger.disable("aura_core")
 __all__ = [
     "OPTIONAL_MEMBERS",
     "TRANSIENT_STATUSES",
+    "VIDEO_SUFFIXES",
     "AssemblyRequest",
     "AudioDecodeError",
     "AuraError",
@@ -92,6 +94,7 @@ __all__ = [
     "BriefFile",
     "CallPolicy",
     "Clip",
+    "ClipProbeError",
     "Composer",
     "DecodedAudio",
     "Event",
@@ -153,6 +156,7 @@ __all__ = [
     "optional_member",
     "parse_brief",
     "plan_script",
+    "probe_clip",
     "record_usage",
     "redact",
     "retry_after_header",

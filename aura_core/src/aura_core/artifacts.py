@@ -22,7 +22,9 @@ import cattrs
 from attrs import frozen
 
 from aura_core.cache import damaged_database
+from aura_core.contract import Clip, Picture, Visual
 from aura_core.errors import UserError
+from aura_core.fields import keyed
 
 T = TypeVar("T")
 
@@ -43,6 +45,16 @@ _converter = cattrs.Converter()
 
 #: What reading a stored row can raise when its JSON is garbled or of another shape than the result type.
 _UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, cattrs.BaseValidationError)
+
+
+def _structure_visual(data: Any, _type: Any) -> Visual:
+    """A stored visual: a row with a ``duration`` and an ``fps`` is a ``Clip``, any other a ``Picture``."""
+    if isinstance(data, Mapping) and "duration" in data and "fps" in data:
+        return _converter.structure(data, Clip)
+    return _converter.structure(data, Picture)
+
+
+_converter.register_structure_hook_func(lambda t: t == Visual, _structure_visual)
 
 
 def file_digest(path: Path) -> str:
@@ -132,7 +144,11 @@ class ArtifactIndex:
         if isinstance(value, Path):
             return self._path_identity(value)
         if attrs.has(type(value)):
-            return {f.name: self._canonical(getattr(value, f.name)) for f in attrs.fields(type(value))}
+            return {
+                f.name: self._canonical(getattr(value, f.name))
+                for f in attrs.fields(type(value))
+                if keyed(f, getattr(value, f.name))
+            }
         if isinstance(value, Mapping):
             return {str(k): self._canonical(v) for k, v in sorted(value.items())}
         if isinstance(value, tuple | list):

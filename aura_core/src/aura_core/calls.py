@@ -173,6 +173,7 @@ class ProviderCalls:
         key_ignore: frozenset[str] = frozenset(),
         queued: bool = True,
         first: Callable[[Any], Awaitable[Any]] | None = None,
+        request_for: Callable[[Any, Any], Any] | None = None,
     ) -> tuple[R, str]:
         """Get the result for ``request`` from the store or from the first provider of the chain that makes it.
 
@@ -180,26 +181,28 @@ class ProviderCalls:
         (the soundtrack, one call per run, mixed beside the segments that fill them).
         ``first``: the first attempt of the chain's first provider awaits ``first(request)`` (its
         ``out_path`` set) instead of calling ``method`` (a soundtrack streamed as the scenes were
-        placed); its retries and the other providers call ``method``."""
+        placed); its retries and the other providers call ``method``.
+        ``request_for(provider, request)``: the request as one provider is asked, keyed and checked
+        (an image request offers clips only to the illustrators that make them)."""
         prepared = [first] if first is not None else []
         leader = self.chains[kind][0] if self.chains[kind] else None
 
-        async def attempt(link: Link) -> R:
+        async def attempt(link: Link, asked: Any) -> R:
             async def invoke() -> Any:
                 link.calls += 1
-                asked = attrs.evolve(request, out_path=self.store.temp_path(suffix))
+                placed = attrs.evolve(asked, out_path=self.store.temp_path(suffix))
                 ready = prepared.pop() if link is leader and prepared else None
                 with collect_usage() as usage:
                     try:
                         if ready is not None:
-                            return await ready(asked)
-                        return await self.executor.call(link.provider, method, asked, kind=kind)
+                            return await ready(placed)
+                        return await self.executor.call(link.provider, method, placed, kind=kind)
                     finally:
                         _add(link.usage, usage)
 
             result: R = await link.guard.call(
                 invoke,
-                lambda r: validate(r, request),
+                lambda r: validate(r, asked),
                 self._retry_reporter(stage, index, link.name),
                 queued=queued,
                 retry_invalid=not is_deterministic(link.provider),
@@ -219,6 +222,7 @@ class ProviderCalls:
             commit,
             f"{stage} of scene {index + 1} failed with every {kind} provider",
             key_ignore=key_ignore,
+            request_for=request_for,
         )
 
     async def _through_chain(
@@ -228,23 +232,29 @@ class ProviderCalls:
         kind: str,
         request: Any,
         result_type: type[R],
-        attempt: Callable[[Link], Awaitable[R]],
+        attempt: Callable[[Link, Any], Awaitable[R]],
         commit: Callable[[Link, str, R], Awaitable[R]],
         failure: str,
         *,
         key_ignore: frozenset[str] = frozenset(),
         replay: Callable[[R], Awaitable[None]] | None = None,
+        request_for: Callable[[Any, Any], Any] | None = None,
     ) -> tuple[R, str]:
         """Try the chain of ``kind`` for one item: what every caller of a provider goes through.
 
         A result the store holds under any provider's key is used (the first in chain order), with no
         call; ``replay`` first hands it on. Otherwise each provider in turn gets ``attempt`` (its guarded
-        call, raising ``Exhausted`` when it gives up, which moves on to the next with a ``Fallback``
-        event); the first result is ``commit``-ted under that provider's key. Each step is journaled and
-        announced; when every provider fails, the error names each one's cause after ``failure``.
+        call on the request as that provider is asked it (``request_for``), raising ``Exhausted`` when it
+        gives up, which moves on to the next with a ``Fallback`` event); the first result is
+        ``commit``-ted under that provider's key. Each step is journaled and announced; when every
+        provider fails, the error names each one's cause after ``failure``.
         """
         links = self.chains[kind]
-        keys = [self.store.key(link.name, link.fingerprint, request, ignore=key_ignore) for link in links]
+        asked = [request if request_for is None else request_for(link.provider, request) for link in links]
+        keys = [
+            self.store.key(link.name, link.fingerprint, one, ignore=key_ignore)
+            for link, one in zip(links, asked, strict=True)
+        ]
         found = _first_stored(self.store, keys, result_type)
         if found is not None:
             hit, position = found
@@ -256,7 +266,7 @@ class ProviderCalls:
         for position, (link, key) in enumerate(zip(links, keys, strict=True)):
             started = self._begin(stage, index, link, key)
             try:
-                result = await attempt(link)
+                result = await attempt(link, asked[position])
             except Exhausted as exc:
                 causes.append(self._fall_back(stage, index, kind, links, position, exc.cause))
                 continue
@@ -340,7 +350,7 @@ class ProviderCalls:
         """
         emitted: list[SceneDraft] = []
 
-        async def attempt(link: Link) -> tuple[SceneDraft, ...]:
+        async def attempt(link: Link, _asked: Any) -> tuple[SceneDraft, ...]:
             follows_plan = optional_member(link.provider, "follows_plan")
             # a script that fails the checks comes back the same from a deterministic writer: no retry
             transient = not is_deterministic(link.provider)
@@ -419,9 +429,20 @@ def stored(
     result_type: type[R],
     *,
     key_ignore: frozenset[str] = frozenset(),
+    request_for: Callable[[Any, Any], Any] | None = None,
 ) -> R | None:
-    """The stored result a chain would reuse for ``request`` (any provider's, the first in chain order), or None."""
-    keys = [index.key(link.name, link.fingerprint, request, ignore=key_ignore) for link in links]
+    """The stored result a chain would reuse for ``request`` (any provider's, the first in chain order), or None.
+
+    ``request_for`` as for ``ProviderCalls.call``."""
+    keys = [
+        index.key(
+            link.name,
+            link.fingerprint,
+            request if request_for is None else request_for(link.provider, request),
+            ignore=key_ignore,
+        )
+        for link in links
+    ]
     found = _first_stored(index, keys, result_type)
     return None if found is None else found[0]
 

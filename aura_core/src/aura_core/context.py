@@ -8,7 +8,7 @@ from typing import Any
 
 from attrs import define, field
 
-from aura_core.contract import Picture, Scene, Speech, Video
+from aura_core.contract import Scene, Speech, Video, Visual
 from aura_core.events import Event
 from aura_core.planning import ScriptPlan
 from aura_core.specs import BriefFile, SystemProfile
@@ -26,7 +26,7 @@ class SceneOutputs:
 
     scene: Scene
     speech: Speech | None = None
-    picture: Picture | None = None
+    picture: Visual | None = None
     voice_provider: str | None = None
     picture_provider: str | None = None
 

@@ -12,6 +12,7 @@ from typing import Any, Protocol, TypeAlias, TypeVar, runtime_checkable
 
 from attrs import field, frozen
 
+from aura_core.fields import added_field
 from aura_core.settings import structure_settings
 from aura_core.specs import Brief, PlanSpec, RenderSpec, VoiceSpec
 
@@ -115,8 +116,12 @@ class ImageRequest:
     """Make a ``width`` x ``height`` visual for ``prompt`` at ``out_path``: a picture (PNG), or a moving clip.
 
     ``duration`` is how long the scene's slot needs filling, in seconds: estimated from the narration's
-    words when the scene is first known, exact once it is voiced; 0 when unknown. ``clips`` says whether
-    the composer can take a moving clip (a ``Clip``); when it is False an illustrator returns a ``Picture``.
+    words when the scene is first known, exact once it is voiced; 0 when unknown. It is a hint, not part
+    of the cache key: a clip is cut (or slowed) to the voiced slot by the composer. ``clips`` says
+    whether a moving clip (a ``Clip``) may be returned: True only when every composer of the chain takes
+    clips and the illustrator declares ``clips = True``; when it is False an illustrator returns a
+    ``Picture``. A clip is written beside ``out_path`` with its own suffix
+    (``out_path.with_suffix(".mp4")``), and the ``Clip`` says where.
     An illustrator written before clips existed reads neither and keeps working unchanged.
     """
 
@@ -128,8 +133,8 @@ class ImageRequest:
     seed: int
     out_path: Path
     heading: str = ""
-    duration: float = 0.0
-    clips: bool = False
+    duration: float = added_field(0.0, key="never")
+    clips: bool = added_field(False)
 
 
 @frozen
@@ -144,8 +149,8 @@ class Picture:
     height: int
     source: str
     license: str
-    author: str = ""
-    link: str = ""
+    author: str = added_field("")
+    link: str = added_field("")
 
 
 @frozen
@@ -323,10 +328,10 @@ class Voice(Provider, Protocol):
 
 @runtime_checkable
 class Illustrator(Provider, Protocol):
-    """kind ``image``: makes a picture for a scene."""
+    """kind ``image``: makes a picture for a scene, or a moving clip when the request takes clips."""
 
-    async def generate(self, request: ImageRequest) -> Picture:
-        """Write the picture to ``request.out_path`` and describe it."""
+    async def generate(self, request: ImageRequest) -> Visual:
+        """Write the picture to ``request.out_path`` (a clip beside it, with its own suffix) and describe it."""
         ...
 
 

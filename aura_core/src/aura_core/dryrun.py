@@ -30,7 +30,7 @@ from aura_core.artifacts import ArtifactIndex
 from aura_core.cache import cache_dir_from_env
 from aura_core.calls import PRICE_KEY, Link, ProviderCalls, stored
 from aura_core.context import PipelineContext
-from aura_core.contract import Narration, Picture, SceneDraft, Segment, Soundtrack, Speech, Video
+from aura_core.contract import Narration, SceneDraft, Segment, Soundtrack, Speech, Video, Visual
 from aura_core.errors import UserError
 from aura_core.executor import Executor
 from aura_core.members import optional_member
@@ -39,9 +39,12 @@ from aura_core.preflight import render_problems
 from aura_core.registry import ProviderRegistry
 from aura_core.runner import (
     SEGMENT_KEY_IGNORE,
+    VISUAL_TYPE,
     assembly_request,
     composers_mix_soundtrack,
+    composers_take_clips,
     image_request,
+    image_request_for,
     scene_frames,
     script_request,
     segment_request,
@@ -222,12 +225,16 @@ def predict(ctx: PipelineContext, chains: Mapping[str, list[Link]], held: Artifa
     count = len(drafts)
     illustrated = bool(chains["image"])
     speeches: list[Speech | None] = []
-    pictures: list[Picture | None] = []
+    pictures: list[Visual | None] = []
+    clips = composers_take_clips(chains["composer"])
     for index, draft in enumerate(drafts):
         speeches.append(stored(held, chains["tts"], speech_request(spec, draft), Speech))
         cached["tts"] += speeches[-1] is not None
+        asked = image_request(spec, index, draft, clips=clips)  # its duration is in no key
         picture = (
-            stored(held, chains["image"], image_request(spec, index, draft), Picture) if illustrated else None
+            stored(held, chains["image"], asked, VISUAL_TYPE, request_for=image_request_for)
+            if illustrated
+            else None
         )
         pictures.append(picture)
         cached["image"] += picture is not None

@@ -82,6 +82,11 @@ _DECLARED = (
         "True when one request always gives the same result: a bad result is not retried",
     ),
     OptionalMember("resources", None, "Ray task options for each call, e.g. {'num_gpus': 1}"),
+    OptionalMember(
+        "clips",
+        False,
+        "composers: True when render_scene takes a moving Clip; illustrators: True when generate may return one",
+    ),
 )
 
 #: Every optional provider member by name, in the order the docs table lists them.

@@ -11,12 +11,13 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from aura_core.credits import CREDITS_SUFFIX
 from aura_core.errors import UserError
 from aura_core.runner import video_suffix
 from aura_core.specs import BriefFile
 
-#: Captions are published beside ``out`` under these suffixes: they must not replace an input either.
-_SIDECARS = (".srt", ".vtt", ".ass")
+#: Captions and credits are published beside ``out`` under these suffixes: they must not replace an input either.
+_SIDECARS = (".srt", ".vtt", ".ass", CREDITS_SUFFIX)
 
 
 def check_out(out: str | Path, spec: BriefFile, run_dir: Path) -> Path:

@@ -28,11 +28,12 @@ from aura_core.cache import cache_dir_from_env, open_shared_cache
 from aura_core.calls import ProviderCalls
 from aura_core.context import PipelineContext
 from aura_core.contract import Video
+from aura_core.credits import CREDITS_SUFFIX, credits_of, credits_text
 from aura_core.errors import AuraError, BriefError, RunFailed, UserError
 from aura_core.events import Event, RunFinished, RunStarted
 from aura_core.executor import Executor
 from aura_core.loader import dump_brief, load_brief, load_brief_bytes
-from aura_core.logs import run_log, summarize
+from aura_core.logs import redact, run_log, summarize
 from aura_core.metrics import MetricsCollector
 from aura_core.output import check_out
 from aura_core.planning import plan_script
@@ -300,6 +301,8 @@ class Pipeline:
                 except BaseExceptionGroup as group:
                     raise first_error(group) from None
                 video = self._publish(store, video, folder, out)
+                if spec.render.credits:
+                    self._write_credits(ctx, folder, out)
             except anyio.get_cancelled_exc_class():
                 self._finish(ctx, store, calls, metrics, "cancelled", None)
                 raise
@@ -356,6 +359,13 @@ class Pipeline:
                 store.publish(video.captions_path, target.with_suffix(video.captions_path.suffix))
             published = evolve(published, path=target)
         return published
+
+    def _write_credits(self, ctx: PipelineContext, folder: Path, out: str | Path | None) -> None:
+        """``[render] credits``: the visuals' credits as text beside the video, in the run and at ``out``."""
+        text = redact(credits_text(credits_of({i: scene.picture for i, scene in ctx.scenes.items()})))
+        atomic_write_text(folder / f"final{CREDITS_SUFFIX}", text)
+        if out is not None:
+            atomic_write_text(Path(out).with_suffix(CREDITS_SUFFIX), text)
 
     def _finish(
         self,

@@ -17,6 +17,7 @@ from loguru import logger
 from aura_core.artifacts import ArtifactIndex
 from aura_core.calls import ProviderCalls
 from aura_core.context import PipelineContext
+from aura_core.credits import credit_of, credits_of, visual_kind
 from aura_core.logs import redact
 from aura_core.metrics import MetricsCollector
 from aura_core.report_html import write_report_html
@@ -52,6 +53,8 @@ def build_report(
             "voice_provider": out.voice_provider,
             "picture_provider": out.picture_provider,
             "picture": str(out.picture.path) if out.picture else None,
+            "visual": visual_kind(out.picture),
+            "credit": credit_of(out.picture),
         }
         for i, out in sorted(ctx.scenes.items())
     ]
@@ -67,6 +70,7 @@ def build_report(
         "providers": providers,
         "calls_saved": store.calls_saved,
         "scenes": scenes,
+        "credits": credits_of({i: out.picture for i, out in ctx.scenes.items()}),
         "video": None
         if video is None
         else {

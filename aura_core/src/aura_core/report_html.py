@@ -2,12 +2,14 @@
 
 The page has three parts: a timeline (one lane per stage and one per scene and stage, a bar for
 every provider call and segment render, coloured by provider, retries and fallbacks marked), a
-contact sheet (each scene's picture, heading, narration, duration and providers) and the totals
-(wall time per stage, CPU, peak memory, provider usage and cost, warnings and errors).
+contact sheet (each scene's picture or clip, heading, narration, duration, providers and credit), the
+credits of the visuals, and the totals (wall time per stage, CPU, peak memory, provider usage and
+cost, warnings and errors).
 
 It loads nothing from the network: CSS and the SVG timeline are inline, there is no script, and
 pictures are small thumbnails embedded as ``data:`` URIs (made with Pillow when it is installed;
-without it, pictures are referenced by their path relative to the run directory). A
+without it, pictures are referenced by their path relative to the run directory); a clip's thumbnail
+is its first frame, decoded with PyAV when it is installed (without it, the clip is named). A
 Content-Security-Policy ``meta`` tag forbids any other source.
 """
 
@@ -24,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from aura_core.credits import credit_line
 from aura_core.errors import UserError
 from aura_core.stages import PER_SCENE, STAGE_NAMES, stage_named
 from aura_core.store import atomic_write_text
@@ -80,8 +83,9 @@ def provider_colours(report: Mapping[str, Any]) -> dict[str, str]:
     return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(dict.fromkeys(names))}
 
 
-def picture_source(picture: str | None, run_dir: Path) -> str | None:
-    """The ``src`` of a scene's picture: a small embedded thumbnail, or a relative path without Pillow."""
+def picture_source(picture: str | None, run_dir: Path, *, clip: bool = False) -> str | None:
+    """The ``src`` of a scene's picture (or ``clip``'s first frame): a small embedded thumbnail, or, for a
+    picture without Pillow, a relative path; None when there is none (a clip without PyAV or Pillow)."""
     if not picture:
         return None
     path = Path(picture)
@@ -92,15 +96,40 @@ def picture_source(picture: str | None, run_dir: Path) -> str | None:
     try:
         from PIL import Image
     except ImportError:  # Pillow is optional: the page then refers to the file next to it
+        if clip:
+            return None
         try:
             return Path(os.path.relpath(path, run_dir)).as_posix()
         except ValueError:
             return path.as_uri()
-    with Image.open(path) as image:
-        image.thumbnail(THUMBNAIL_SIZE)
-        buffer = io.BytesIO()
-        image.convert("RGB").save(buffer, format="JPEG", quality=82)
+    if clip:
+        frame = _first_frame(path)
+        if frame is None:
+            return None
+        image = frame
+    else:
+        with Image.open(path) as opened:
+            opened.load()
+            image = opened.copy()
+    image.thumbnail(THUMBNAIL_SIZE)
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format="JPEG", quality=82)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _first_frame(path: Path) -> Any:
+    """A clip's first frame as a Pillow image, or None without PyAV or when it does not decode."""
+    try:
+        import av
+    except ImportError:  # PyAV is optional: the card then names the clip
+        return None
+    try:
+        with av.open(str(path)) as container:
+            frame = next(container.decode(video=0), None)
+            # PyAV's stubs leave to_image untyped
+            return None if frame is None else frame.to_image()  # type: ignore[no-untyped-call]
+    except (av.error.FFmpegError, IndexError):
+        return None
 
 
 def _lane_order(entry: Mapping[str, Any]) -> tuple[int, int, int]:
@@ -236,25 +265,49 @@ def contact_sheet(report: Mapping[str, Any], run_dir: Path) -> str:
     """Each scene's picture, heading, narration, duration, and the providers of its voice and picture."""
     cards = []
     for scene in report.get("scenes", []):
-        src = picture_source(scene.get("picture"), run_dir)
+        clip = scene.get("visual") == "clip"
+        src = picture_source(scene.get("picture"), run_dir, clip=clip)
         number = int(scene["index"]) + 1
         heading = scene.get("heading") or f"Scene {number}"
-        image = (
-            f'<img src="{_e(src)}" alt="picture of scene {number}: {_e(heading)}">'
-            if src
-            else '<div class="no-picture">no picture</div>'
-        )
+        what = "clip" if clip else "picture"
+        if src:
+            image = f'<img src="{_e(src)}" alt="{what} of scene {number}: {_e(heading)}">'
+        elif clip:
+            image = f'<div class="no-picture">clip {_e(Path(str(scene.get("picture"))).name)}</div>'
+        else:
+            image = '<div class="no-picture">no picture</div>'
         facts = f"{_seconds(scene.get('duration'))} · voice {_e(scene.get('voice_provider') or '–')}"
-        facts += f" · picture {_e(scene.get('picture_provider') or '–')}"
+        facts += f" · {what} {_e(scene.get('picture_provider') or '–')}"
+        credit = scene.get("credit")
+        credited = f'<p class="credit">{_e(_credit_words(credit))}</p>' if credit else ""
         cards.append(
             f'<figure class="scene" data-index="{number - 1}">{image}<figcaption>'
             f"<h3>{number}. {_e(heading)}</h3>"
             f'<p class="narration">{_e(scene.get("narration") or "")}</p>'
-            f'<p class="facts">{facts}</p></figcaption></figure>'
+            f'<p class="facts">{facts}</p>{credited}</figcaption></figure>'
         )
     if not cards:
         return '<p class="empty">No scene was made.</p>'
     return f'<div class="sheet">{"".join(cards)}</div>'
+
+
+def _credit_words(credit: Mapping[str, Any]) -> str:
+    """A scene's credit without its scene numbers: source, author, licence, link."""
+    return credit_line({**credit, "scenes": [0]}).split(": ", 1)[1]
+
+
+def credits_section(report: Mapping[str, Any]) -> str:
+    """The visuals' credits (``report.json``'s ``credits``), one line each, links as links."""
+    items = []
+    for credit in report.get("credits") or []:
+        line = _e(credit_line(credit))
+        link = str(credit.get("link") or "")
+        if link.startswith(("https://", "http://")):
+            line = line.replace(_e(link), f'<a href="{_e(link)}">{_e(link)}</a>', 1)
+        items.append(f"<li>{line}</li>")
+    if not items:
+        return '<p class="empty">No visual was made.</p>'
+    return f'<ul class="credits">{"".join(items)}</ul>'
 
 
 def _cost(usage: Mapping[str, float]) -> float | None:
@@ -398,7 +451,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 10px;border-bot
 .scene img,.scene .no-picture{display:block;width:100%;aspect-ratio:16/9;object-fit:contain;background:#222}
 .scene .no-picture{color:#aaa;display:flex;align-items:center;justify-content:center}
 .scene figcaption{padding:8px 10px}.scene h3{font-size:14px;margin:0 0 4px}
-.scene .narration{margin:0 0 6px}.scene .facts{margin:0;color:#666;font-size:12px}
+.scene .narration{margin:0 0 6px}.scene .facts,.scene .credit{margin:0;color:#666;font-size:12px}
 table{border-collapse:collapse;margin:10px 0;background:#fff;font-size:13px}
 th,td{border:1px solid #ddd;padding:4px 8px;text-align:left}th{background:#f0f0f0}
 dl.facts{display:grid;grid-template-columns:max-content auto;gap:2px 14px;margin:0}dl.facts dt{color:#666}dl.facts dd{margin:0}
@@ -440,6 +493,7 @@ def render_report_html(report: Mapping[str, Any], run_dir: Path, log_lines: Sequ
         f'<h1>aura run {_e(run_id)}</h1><p class="sub">{_e(subtitle)}</p>'
         f'<section id="timeline"><h2>Timeline</h2><div class="legend">{legend}</div>{timeline_svg(report)}</section>'
         f'<section id="contact-sheet"><h2>Scenes</h2>{contact_sheet(report, run_dir)}</section>'
+        f'<section id="credits"><h2>Credits</h2>{credits_section(report)}</section>'
         f'<section id="totals"><h2>Totals</h2>{totals(report)}</section>'
         f'<section id="problems"><h2>Warnings and errors</h2>{problem_list}</section>'
         "</body></html>\n"

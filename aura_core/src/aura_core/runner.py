@@ -16,6 +16,7 @@ import math
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any, cast
 
 import anyio
 from anyio.abc import TaskGroup
@@ -29,7 +30,6 @@ from aura_core.contract import (
     AssemblyRequest,
     ImageRequest,
     Narration,
-    Picture,
     Scene,
     SceneDraft,
     ScriptRequest,
@@ -43,15 +43,16 @@ from aura_core.contract import (
     Speech,
     SpeechRequest,
     Video,
+    Visual,
 )
 from aura_core.events import SceneTimed, StageFinished, StageStarted
 from aura_core.executor import InProcess
 from aura_core.members import optional_member
-from aura_core.planning import ScriptPlan, draft_scene
+from aura_core.planning import ScriptPlan, draft_scene, estimate_speech_seconds
 from aura_core.specs import BriefFile, RenderSpec
 from aura_core.stages import PER_SCENE, stage_named
 from aura_core.store import RunStore
-from aura_core.validation import check_picture, check_segment, check_soundtrack, check_speech, check_video
+from aura_core.validation import check_segment, check_soundtrack, check_speech, check_video, check_visual
 
 NEGATIVE_PROMPT = "text, watermark, signature, blurry, low quality, distorted"
 _PLACEHOLDER = Path("pending")
@@ -63,6 +64,9 @@ def scene_seed(index: int, visual_prompt: str) -> int:
 
 
 # The requests the runner makes, as functions: ``aura run --dry-run`` computes the same cache keys.
+
+#: What an illustrator's result is read back as from the store: a ``Picture`` or a ``Clip``.
+VISUAL_TYPE = cast("type[Visual]", Visual)
 
 #: A segment's look does not depend on where it sits: moving it must not re-render it.
 SEGMENT_KEY_IGNORE = frozenset({"scene.start", "scene_count"})
@@ -86,8 +90,11 @@ def speech_request(spec: BriefFile, draft: SceneDraft) -> SpeechRequest:
     )
 
 
-def image_request(spec: BriefFile, index: int, draft: SceneDraft) -> ImageRequest:
-    """The picture request of one scene."""
+def image_request(
+    spec: BriefFile, index: int, draft: SceneDraft, *, duration: float = 0.0, clips: bool = False
+) -> ImageRequest:
+    """The visual request of one scene: ``duration`` is its slot's length (a hint, in no cache key),
+    ``clips`` whether the composers take moving clips (``composers_take_clips``)."""
     prompt = draft.visual_prompt.strip() or draft.narration
     return ImageRequest(
         prompt=prompt,
@@ -98,14 +105,39 @@ def image_request(spec: BriefFile, index: int, draft: SceneDraft) -> ImageReques
         seed=scene_seed(index, prompt),
         out_path=_PLACEHOLDER,
         heading=draft.heading,
+        duration=duration,
+        clips=clips,
     )
 
 
-def scene_frames(spec: BriefFile, speech: Speech) -> int:
+def image_request_for(provider: Any, request: ImageRequest) -> ImageRequest:
+    """``request`` as one illustrator is asked it: clips are offered only to one that declares ``clips = True``.
+
+    An illustrator that makes no clips is asked, and keyed, exactly as before clips existed."""
+    return evolve(request, clips=request.clips and optional_member(provider, "clips") is True)
+
+
+def composers_take_clips(composers: Sequence[Link]) -> bool:
+    """Whether every composer of a chain declares ``clips = True`` (takes a ``Clip`` as a scene's visual)."""
+    return bool(composers) and all(optional_member(link.provider, "clips") is True for link in composers)
+
+
+def slot_frames(spec: BriefFile, speech_seconds: float) -> int:
     """How many frames a scene lasts: its speech, the pause after it, at least a transition."""
     fps = spec.render.fps
-    seconds = max(speech.duration + spec.voice.pause_seconds, spec.render.transition_duration + 2.0 / fps)
+    seconds = max(speech_seconds + spec.voice.pause_seconds, spec.render.transition_duration + 2.0 / fps)
     return math.ceil(seconds * fps - 1e-6)
+
+
+def scene_frames(spec: BriefFile, speech: Speech) -> int:
+    """How many frames a voiced scene lasts (``slot_frames`` of its measured speech)."""
+    return slot_frames(spec, speech.duration)
+
+
+def estimated_slot(spec: BriefFile, plan: ScriptPlan, draft: SceneDraft) -> float:
+    """How long a scene not yet voiced will last, in seconds, from its words at the plan's pace."""
+    speech = estimate_speech_seconds(draft.narration, plan.words_per_minute, spec.brief.language)
+    return slot_frames(spec, speech) / spec.render.fps
 
 
 def timed_scene(
@@ -128,8 +160,8 @@ def segment_request(
     spec: BriefFile,
     scene: Scene,
     speech: Speech,
-    picture: Picture | None,
-    next_picture: Picture | None,
+    picture: Visual | None,
+    next_picture: Visual | None,
     scene_count: int,
 ) -> SegmentRequest:
     """The render request of one scene's segment."""
@@ -213,7 +245,7 @@ class _Slot:
     speech: Speech | None = None
     frames: int = 0
     start_frames: int = 0  # known once ``placed`` is set
-    picture: Picture | None = None
+    picture: Visual | None = None
     segment: Segment | None = None
     is_end: bool = False
     voiced: anyio.Event = field(factory=anyio.Event)
@@ -475,16 +507,23 @@ class Runner:
         assert slot.draft is not None
         self.stages.begin("visuals")
         if self.calls.chains["image"]:
-            request = image_request(spec, slot.index, slot.draft)
+            # Asked at once, not after the voice: the slot's length is exact only when the voice came first.
+            if slot.speech is not None:
+                duration = scene_frames(spec, slot.speech) / spec.render.fps
+            else:
+                duration = estimated_slot(spec, self.ctx.plan, slot.draft)
+            clips = composers_take_clips(self.calls.chains["composer"])
+            request = image_request(spec, slot.index, slot.draft, duration=duration, clips=clips)
             picture, provider = await self.calls.call(
                 stage="visuals",
                 index=slot.index,
                 kind="image",
                 request=request,
                 method="generate",
-                result_type=Picture,
-                suffix=".png",
-                validate=check_picture,
+                result_type=VISUAL_TYPE,
+                suffix=".png",  # a clip is written beside it with its own suffix (ImageRequest)
+                validate=check_visual,
+                request_for=image_request_for,
             )
             slot.picture = picture
             outputs = self._outputs(slot)

@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from attrs import field, frozen, validators
 
+from aura_core.fields import added_field
+
 Aspect = Literal["16:9", "9:16", "1:1"]
 Pacing = Literal["chill", "conversational", "fast"]
 Density = Literal["sparse", "balanced", "dense"]
@@ -151,6 +153,8 @@ class RenderSpec:
     transition: str = field(default="crossfade", validator=_short)
     transition_duration: float = field(default=0.5, validator=[validators.ge(0.0), validators.le(3.0)])
     loudness: float = field(default=-14.0, validator=[validators.ge(-40.0), validators.le(-5.0)])
+    #: Write the credits of the scenes' visuals beside the video; it changes no provider's result.
+    credits: bool = added_field(False, key="never")
 
 
 @frozen

@@ -36,6 +36,7 @@ transition_duration = 0.5            # seconds
 loudness = -14.0                     # integrated loudness target, LUFS
 # music = "music/calm.mp3"           # under the narration, ducked while it speaks
 # music_volume = 0.25
+# credits = true                     # write final.credits.txt: who made each scene's picture or clip
 
 [providers]                          # an ordered fallback chain per kind (omit a kind for the offline default)
 # llm = ["openai", "template"]

@@ -11,6 +11,7 @@ import wave
 from pathlib import Path
 
 from aura_core.contract import (
+    Clip,
     ImageRequest,
     Picture,
     SceneDraft,
@@ -21,6 +22,7 @@ from aura_core.contract import (
     Speech,
     SpeechRequest,
     Video,
+    Visual,
 )
 from aura_core.wordcount import WORDS_PER_MINUTE, count_words, speaking_rate, word_unit
 
@@ -116,6 +118,33 @@ def check_picture(picture: Picture, request: ImageRequest) -> str | None:
     if extrema[1] - extrema[0] < 2:
         return "picture is blank (one flat colour)"
     return None
+
+
+def check_clip(clip: Clip, request: ImageRequest) -> str | None:
+    """A clip only for a request that takes clips, its file there and not empty, its facts possible."""
+    if not request.clips:
+        return "returned a Clip for a request that takes only pictures (clips=False)"
+    problem = _file_problem(clip.path)
+    if problem:
+        return problem
+    if clip.width <= 0 or clip.height <= 0:
+        return f"clip is {clip.width}x{clip.height} pixels"
+    if not clip.duration > 0:
+        return f"clip lasts {clip.duration:g} s"
+    if not clip.fps > 0:
+        return f"clip's frame rate is {clip.fps:g} fps"
+    if not 0 <= clip.start < clip.duration:
+        return f"clip starts at {clip.start:g} s, outside its {clip.duration:g} s"
+    return None
+
+
+def check_visual(visual: Visual, request: ImageRequest) -> str | None:
+    """What an illustrator returns: a ``Picture`` (``check_picture``) or a ``Clip`` (``check_clip``)."""
+    if isinstance(visual, Clip):
+        return check_clip(visual, request)
+    if isinstance(visual, Picture):
+        return check_picture(visual, request)
+    return f"returned {type(visual).__name__}, expected a Picture or a Clip"
 
 
 def check_segment(segment: Segment, request: SegmentRequest) -> str | None:

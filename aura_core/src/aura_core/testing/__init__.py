@@ -10,6 +10,7 @@ from aura_core.testing.contract import (
 )
 from aura_core.testing.entry_point import EntryPointProbe, probe_entry_point
 from aura_core.testing.fakes import (
+    FakeClipIllustrator,
     FakeComposer,
     FakeIllustrator,
     FakeMixingComposer,
@@ -20,6 +21,7 @@ from aura_core.testing.fakes import (
     Faults,
     fake_providers,
     write_gradient_png,
+    write_test_clip,
     write_tone_wav,
 )
 from aura_core.usage import collect_usage
@@ -30,6 +32,7 @@ __all__ = [
     "ContractReport",
     "ContractViolation",
     "EntryPointProbe",
+    "FakeClipIllustrator",
     "FakeComposer",
     "FakeIllustrator",
     "FakeMixingComposer",
@@ -44,5 +47,6 @@ __all__ = [
     "fake_providers",
     "probe_entry_point",
     "write_gradient_png",
+    "write_test_clip",
     "write_tone_wav",
 ]

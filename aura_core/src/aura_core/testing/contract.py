@@ -13,8 +13,8 @@ The checks, in order (a failed ``identity`` check stops the rest):
 * ``identity``: ``kind`` is one of llm, tts, image, composer; ``name`` is a non-empty string; the
   kind's methods exist and are async; optional ``concurrency`` is a positive int, optional
   ``check()`` returns an ``Availability``; a composer's optional ``check_render`` is a plain method
-  returning a list of lines, empty for the sample's render; optional ``deterministic`` and (llm only)
-  ``follows_plan`` are ``True`` or ``False``.
+  returning a list of lines, empty for the sample's render; optional ``deterministic``, (llm only)
+  ``follows_plan`` and (image and composer only) ``clips`` are ``True`` or ``False``.
 * ``result``: a small ordinary request succeeds (for a composer with ``mix_soundtrack``, a soundtrack
   too, and an assembly given it; with ``stream_soundtrack`` too, that soundtrack streamed scene by
   scene, and a stream left without ``finish`` leaves no file); the file is at ``request.out_path``; the result
@@ -23,8 +23,13 @@ The checks, in order (a failed ``identity`` check stops the rest):
   to having scenes, not to the plan's scene count and word target. An llm, tts or image provider
   with ``deterministic = True`` is asked the same request a second time and must give the same
   scenes or the same file bytes: the core does not retry its invalid results, so they must not vary.
+  An illustrator with ``clips = True`` is also asked a request that takes clips (1.5 s to fill): a
+  ``Picture`` passes as above, a ``Clip`` must be written beside ``out_path`` (its own suffix) and pass
+  ``check_clip``, with its source and licence; with ``clip_duration=True`` it must last the 1.5 s asked.
+  A composer with ``clips = True`` also renders a segment whose visual and next visual are moving clips.
 * ``decode``: the file decodes and its measured facts match the result (WAV length within 50 ms of
-  ``Speech.duration``, picture size, segment and video frame count and size). Decoders are imported
+  ``Speech.duration``, picture size, a clip's size, length and frame rate measured by ``probe_clip``,
+  segment and video frame count and size). Decoders are imported
   only when needed: stdlib ``wave`` (soundfile or PyAV for other audio), Pillow, PyAV; without one the
   step is skipped with a note.
 * ``refusal``: a request the provider must refuse (empty text to speak, a 0x0 picture, an assembly of
@@ -59,6 +64,7 @@ from aura_core.contract import (
     PROTOCOLS,
     AssemblyRequest,
     Availability,
+    Clip,
     ImageRequest,
     Narration,
     Picture,
@@ -77,11 +83,13 @@ from aura_core.contract import (
     Video,
 )
 from aura_core.errors import ProviderError
+from aura_core.media import probe_clip
 from aura_core.members import optional_member
 from aura_core.runner import soundtrack_suffix
 from aura_core.specs import Brief, PlanSpec, RenderSpec, VoiceSpec
-from aura_core.testing.fakes import write_gradient_png, write_tone_wav
+from aura_core.testing.fakes import write_gradient_png, write_test_clip, write_tone_wav
 from aura_core.validation import (
+    check_clip,
     check_draft,
     check_picture,
     check_script,
@@ -155,6 +163,9 @@ class ContractViolation(AssertionError):
         self.report = report
 
 
+#: How long the slot is that an illustrator with ``clips = True`` is asked to fill, in seconds.
+CLIP_SECONDS = 1.5
+
 #: The small render every composer check uses: 64x36 at 10 fps, no captions.
 SAMPLE_RENDER = RenderSpec(width=64, height=36, fps=10, captions="off", transition_duration=0.2)
 
@@ -183,7 +194,9 @@ class _Sample:
         words = "Bees dance to tell each other where the flowers are." if text is None else text
         return SpeechRequest(text=words, voice=VoiceSpec(), language="en", out_path=self.path(name))
 
-    def image(self, name: str = "picture.png", width: int = 96, height: int = 54) -> ImageRequest:
+    def image(
+        self, name: str = "picture.png", width: int = 96, height: int = 54, *, clips: bool = False
+    ) -> ImageRequest:
         return ImageRequest(
             prompt="a honeybee dancing on a honeycomb",
             negative_prompt="",
@@ -193,6 +206,17 @@ class _Sample:
             seed=7,
             out_path=self.path(name),
             heading="The waggle dance",
+            duration=CLIP_SECONDS if clips else 0.0,
+            clips=clips,
+        )
+
+    def clip(self, name: str, seed: int) -> Clip:
+        """A moving clip as an illustrator would return it (PyAV needed to make it)."""
+        path = self.path(name)
+        if not path.exists():
+            write_test_clip(path, self.render.width, self.render.height, 2.0, self.render.fps, seed)
+        return Clip(
+            path, self.render.width, self.render.height, 2.0, float(self.render.fps), "contract", "CC0"
         )
 
     def segment(self, index: int, name: str) -> SegmentRequest:
@@ -251,6 +275,7 @@ async def check_provider(
     timeout: float = 120.0,
     fresh_process: bool = True,
     raise_on_failure: bool = True,
+    clip_duration: bool = False,
 ) -> ContractReport:
     """Run ``provider`` through every check in ``CHECKS`` (minus ``skip``), writing files under ``workdir``.
 
@@ -259,6 +284,8 @@ async def check_provider(
     call takes ``cancel_midway_from`` seconds or more; it must return within ``cancel_grace``
     seconds of the cancellation; every call must finish
     within ``timeout``. ``fresh_process=False`` skips the fingerprint's subprocess step.
+    ``clip_duration=True``: the illustrator promises clips at least as long as ``request.duration``
+    (from their in-point), and is held to it.
     Raises ``ContractViolation`` listing every failed check unless ``raise_on_failure`` is False;
     returns the report.
     """
@@ -269,7 +296,7 @@ async def check_provider(
     kind = getattr(provider, "kind", None)
     report = ContractReport(f"{kind}:{getattr(provider, 'name', '?')}")
     sample = _Sample(workdir)
-    run = _Run(provider, sample, report, timeout)
+    run = _Run(provider, sample, report, timeout, clip_duration=clip_duration)
 
     identity = await run.identity() if "identity" not in skipped else []
     report.add(
@@ -333,6 +360,11 @@ class _Run:
     timeout: float
     outcome: Any = None
     seconds: float = 0.0
+    clip_duration: bool = False
+    #: the Clip an illustrator with ``clips = True`` returned for a request that takes clips
+    clip: Clip | None = None
+    #: a composer's segment rendered from moving clips
+    clip_segment: Segment | None = None
 
     @property
     def kind(self) -> str:
@@ -366,6 +398,11 @@ class _Run:
                 problems.append(f"{member} is {value!r}, expected True or False")
         if kind != "llm" and hasattr(p, "follows_plan"):
             problems.append("follows_plan applies only to llm providers (script writers)")
+        if hasattr(p, "clips"):
+            if not isinstance(optional_member(p, "clips"), bool):
+                problems.append(f"clips is {optional_member(p, 'clips')!r}, expected True or False")
+            if kind not in ("image", "composer"):
+                problems.append("clips applies only to image and composer providers")
         check = optional_member(p, "check")
         if check is not None:
             try:
@@ -417,7 +454,9 @@ class _Run:
         except Exception as exc:  # noqa: BLE001 - an unexpected exception is the finding
             problems.append(f"an ordinary request raised {type(exc).__name__}: {exc}")
         self.seconds = time.perf_counter() - started
-        self.report.add("result", problems, passed=f"{self._describe()} in {self.seconds:.2f} s")
+        # described only when it passed: a failed check may have no result to describe
+        passed = "" if problems else f"{self._describe()} in {self.seconds:.2f} s"
+        self.report.add("result", problems, passed=passed)
 
     def _describe(self) -> str:
         o = self.outcome
@@ -426,7 +465,13 @@ class _Run:
         if self.kind == "tts":
             return f"{o.duration:.2f} s of speech at {o.sample_rate} Hz, {len(o.words)} word timings"
         if self.kind == "image":
-            return f"a {o.width}x{o.height} picture"
+            clip = self.clip
+            moving = (
+                f"; a {clip.duration:.2f} s {clip.width}x{clip.height} clip at {clip.fps:g} fps"
+                if clip
+                else ""
+            )
+            return f"a {o.width}x{o.height} picture{moving}"
         segments, video = o
         return f"{len(segments)} segments, a {video.duration:.2f} s {video.width}x{video.height} video"
 
@@ -488,6 +533,37 @@ class _Run:
         if is_deterministic(self.provider):
             problems += await self._same_file(request, picture.path)
         self.outcome = picture
+        if optional_member(self.provider, "clips") is True:
+            problems += await self._result_clip()
+        return problems
+
+    async def _result_clip(self) -> list[str]:
+        """An illustrator with ``clips = True``, asked a request that takes clips: a picture as for any
+        request, or a clip beside ``out_path`` that passes ``check_clip``, credited, long enough when promised."""
+        request = self.sample.image("clip.png", clips=True)
+        visual = await self._timed(request)
+        if isinstance(visual, Picture):
+            problem = check_picture(visual, request)
+            return [f"asked for a clip, returned a picture: {problem}"] if problem else []
+        if not isinstance(visual, Clip):
+            return [f"asked for a clip, returned {type(visual).__name__}, expected Clip or Picture"]
+        problems: list[str] = []
+        if visual.path.with_suffix(request.out_path.suffix) != request.out_path:
+            problems.append(
+                f"the clip is at {visual.path}, not beside request.out_path ({request.out_path.stem}.<suffix>)"
+            )
+        problem = check_clip(visual, request)
+        if problem:
+            problems.append(problem)
+        if not visual.source or not visual.license:
+            problems.append("a clip needs its source and its license")
+        if self.clip_duration and visual.duration - visual.start < request.duration - 1.0 / max(
+            visual.fps, 1.0
+        ):
+            problems.append(
+                f"the clip gives {visual.duration - visual.start:.2f} s from its start, asked for {request.duration:g} s"
+            )
+        self.clip = visual
         return problems
 
     async def _same_file(self, request: SpeechRequest | ImageRequest, first: Path) -> list[str]:
@@ -544,7 +620,23 @@ class _Run:
         if isinstance(self.provider, SoundtrackMixer):
             problems += await self._soundtrack(assembly, total)
         self.outcome = (segments, video)
+        if optional_member(self.provider, "clips") is True:
+            problems += await self._clip_segment()
         return problems
+
+    async def _clip_segment(self) -> list[str]:
+        """A composer with ``clips = True`` renders a scene whose visual and next visual are moving clips."""
+        try:
+            own, following = self.sample.clip("input-clip-0.mp4", 1), self.sample.clip("input-clip-1.mp4", 2)
+        except ImportError:
+            return []  # no PyAV to make the clips with: ``decode`` says so
+        request = evolve(self.sample.segment(0, "segment-clip.mp4"), picture=own, next_picture=following)
+        segment = await self._timed(request, "render_scene")
+        if not isinstance(segment, Segment):
+            return [f"render_scene of clips returned {type(segment).__name__}, expected Segment"]
+        problem = check_segment(segment, request)
+        self.clip_segment = segment
+        return [f"a segment of moving clips: {problem}"] if problem else []
 
     async def _soundtrack(self, assembly: AssemblyRequest, total: float) -> list[str]:
         """A composer that mixes soundtracks (``SoundtrackMixer``): the soundtrack of the sample is as
@@ -653,6 +745,8 @@ class _Run:
                 "",
                 None,
             )
+        if self.clip is not None:
+            return _decode_clip(self.clip, f"{size[0]}x{size[1]} decoded")
         return [], f"{size[0]}x{size[1]} decoded", None
 
     def _decode_composer(self) -> tuple[list[str], str, str | None]:
@@ -669,7 +763,14 @@ class _Run:
         problems += _decode_video(
             video.path, video.duration, video.width, video.height, round(video.fps), True
         )
-        return problems, f"{len(segments)} segments and the video decoded frame by frame", None
+        clip = self.clip_segment
+        if clip is not None:
+            problems += _decode_video(clip.path, clip.duration, clip.width, clip.height, clip.fps, False)
+        return (
+            problems,
+            f"{len(segments) + (clip is not None)} segments and the video decoded frame by frame",
+            None,
+        )
 
     async def refusal(self, override: Any) -> None:
         """A request the provider must refuse raises a permanent ProviderError and leaves no file."""
@@ -857,6 +958,29 @@ def _check_render(check_render: Any) -> list[str]:
     if not isinstance(found, list) or not all(isinstance(line, str) for line in found):
         return [f"check_render() returned {found!r}, expected a list of str"]
     return [f"check_render() rejects the sample render: {'; '.join(found)}"] if found else []
+
+
+def _decode_clip(clip: Clip, picture: str) -> tuple[list[str], str, str | None]:
+    """The clip measured by ``probe_clip`` against what the ``Clip`` says (PyAV needed, else a note)."""
+    try:
+        import av  # noqa: F401 - only checking that it imports
+    except ImportError:
+        return [], picture, "PyAV is not installed: the clip was not measured"
+    try:
+        measured = probe_clip(clip.path, source=clip.source, license=clip.license)
+    except ProviderError as exc:
+        return [f"the clip does not measure: {exc}"], "", None
+    problems = []
+    if (measured.width, measured.height) != (clip.width, clip.height):
+        problems.append(
+            f"the clip is {measured.width}x{measured.height}, Clip says {clip.width}x{clip.height}"
+        )
+    if abs(measured.duration - clip.duration) > max(1.0 / measured.fps, 0.05):
+        problems.append(f"the clip lasts {measured.duration:.3f} s, Clip says {clip.duration:.3f} s")
+    if abs(measured.fps - clip.fps) > 0.01 * measured.fps:
+        problems.append(f"the clip runs at {measured.fps:g} fps, Clip says {clip.fps:g}")
+    passed = f"{picture}; the clip measures {measured.width}x{measured.height}, {measured.duration:.2f} s at {measured.fps:g} fps"
+    return problems, passed, None
 
 
 def _at_out_path(path: Path, out_path: Path) -> list[str]:

@@ -1,7 +1,7 @@
 """Fake providers of every kind with scriptable latency, failures and output.
 
-They write real files (a WAV tone, a PNG gradient, small segment and video files) so the core's
-store, validators and resume logic work on them exactly as on real providers. Use them to test
+They write real files (a WAV tone, a PNG gradient, a moving MP4 clip, small segment and video files) so
+the core's store, validators and resume logic work on them exactly as on real providers. Use them to test
 the core or an app; never as the thing under test.
 """
 
@@ -20,11 +20,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
-from attrs import define, field
+from attrs import define, evolve, field
 
 from aura_core.contract import (
     AssemblyRequest,
     Availability,
+    Clip,
     ImageRequest,
     Narration,
     Picture,
@@ -38,9 +39,12 @@ from aura_core.contract import (
     Speech,
     SpeechRequest,
     Video,
+    Visual,
     WordTiming,
 )
 from aura_core.errors import ProviderError
+from aura_core.filework import write_in_thread
+from aura_core.media import probe_clip
 from aura_core.wordcount import count_words
 
 _TOPIC_WORDS = (
@@ -227,28 +231,111 @@ class FakeIllustrator(_Fake):
 
     async def generate(self, request: ImageRequest) -> Picture:
         """Write the gradient to ``out_path``."""
-        if request.width < 1 or request.height < 1:
-            raise ProviderError(f"{self.name}: cannot draw {request.width}x{request.height}", transient=False)
+        return await _gradient(self, request)
+
+
+async def _gradient(fake: _Fake, request: ImageRequest) -> Picture:
+    """The fake illustrators' picture: a gradient PNG at ``out_path``."""
+    if request.width < 1 or request.height < 1:
+        raise ProviderError(f"{fake.name}: cannot draw {request.width}x{request.height}", transient=False)
+    await fake._enter()
+    write_gradient_png(request.out_path, request.width, request.height, request.seed)
+    fake._finished(f"image\t{request.prompt}\t{request.seed}")
+    return Picture(
+        path=request.out_path, width=request.width, height=request.height, source=fake.name, license="CC0"
+    )
+
+
+def write_test_clip(
+    path: Path, width: int, height: int, seconds: float, fps: int = 10, seed: int = 0
+) -> None:
+    """A silent MP4 clip of a gradient sliding sideways, ``seconds`` long (whole frames, at least one)
+    at ``fps``, ``width`` x ``height`` (even numbers), coloured by ``seed``; H.264 when PyAV has it, else
+    MPEG-4 Part 2. Needs PyAV (``aura-core[media]``)."""
+    import av  # imported here: ``import aura_core.testing`` does not need PyAV
+
+    frames = max(1, math.ceil(seconds * fps - 1e-6))
+    r0, g0, b0 = (seed * 37) % 256, (seed * 91) % 256, (seed * 53) % 256
+    reds = bytes((r0 + x) % 256 for x in range(width + 4 * frames))
+    with av.open(str(path), mode="w", format="mp4") as container:
+        codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
+        stream = container.add_stream(codec, rate=fps)
+        assert isinstance(stream, av.video.stream.VideoStream)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for number in range(frames):
+            row = bytearray(width * 3)
+            row[0::3] = reds[4 * number : 4 * number + width]
+            picture = bytearray()
+            for y in range(height):
+                row[1::3] = bytes([(g0 + y * 255 // max(height - 1, 1)) % 256]) * width
+                row[2::3] = bytes([b0]) * width
+                picture += row
+            frame = av.VideoFrame(width, height, "rgb24")
+            plane = frame.planes[0]
+            if plane.line_size == width * 3:
+                plane.update(bytes(picture))
+            else:  # rows padded to the plane's alignment
+                pad = bytes(plane.line_size - width * 3)
+                plane.update(
+                    b"".join(picture[y * width * 3 : (y + 1) * width * 3] + pad for y in range(height))
+                )
+            frame.pts = number
+            container.mux(stream.encode(frame.reformat(format="yuv420p")))
+        container.mux(stream.encode(None))
+
+
+@define
+class FakeClipIllustrator(_Fake):
+    """kind ``image`` that makes moving clips (``clips = True``): for a request that takes clips, an MP4 of
+    a sliding gradient beside ``out_path``, as long as ``request.duration`` (``seconds`` when it is 0),
+    measured with ``probe_clip``; a gradient PNG for any other. Needs PyAV (``aura-core[media]``)."""
+
+    kind: str = "image"
+    clips: bool = True
+    seconds: float = 2.0
+    fps: int = 10
+
+    async def generate(self, request: ImageRequest) -> Visual:
+        """Write a clip beside ``out_path`` when the request takes clips, else a picture at it."""
+        if not request.clips:
+            return await _gradient(self, request)
+        if request.width < 2 or request.height < 2:
+            raise ProviderError(f"{self.name}: cannot film {request.width}x{request.height}", transient=False)
         await self._enter()
-        write_gradient_png(request.out_path, request.width, request.height, request.seed)
-        self._finished(f"image\t{request.prompt}\t{request.seed}")
-        return Picture(
-            path=request.out_path, width=request.width, height=request.height, source=self.name, license="CC0"
-        )
+        # even sizes: yuv420p halves them
+        width, height = request.width - request.width % 2, request.height - request.height % 2
+        seconds = request.duration if request.duration > 0 else self.seconds
+        out = request.out_path.with_suffix(".mp4")
+
+        def film(path: Path) -> Clip:
+            write_test_clip(path, width, height, seconds, self.fps, request.seed)
+            return probe_clip(path, source=self.name, license="CC0", author="aura tests", link="")
+
+        clip = await write_in_thread(out, film)
+        self._finished(f"clip\t{request.prompt}\t{request.seed}")
+        return evolve(clip, path=out)
 
 
 @define
 class FakeComposer(_Fake):
-    """kind ``composer``: writes small stand-in files that record what they stand for (not real video)."""
+    """kind ``composer``: writes small stand-in files that record what they stand for (not real video).
+
+    ``clips=True`` says it takes moving clips (a ``Clip`` is recorded by its file name, as a picture is)."""
 
     kind: str = "composer"
     render_latency: float = 0.0
+    clips: bool = False
 
     async def render_scene(self, request: SegmentRequest) -> Segment:
         """Write a file describing the segment."""
         await self._enter()
         if self.render_latency:
             await anyio.sleep(self.render_latency)
+        for visual in (request.picture, request.next_picture):
+            if isinstance(visual, Clip) and not self.clips:
+                raise ProviderError(
+                    f"{self.name}: takes no moving clips, got {visual.path.name}", transient=False
+                )
         picture = request.picture.path.name if request.picture else "background"
         request.out_path.write_text(
             f"segment {request.scene.index} {request.scene.duration:.3f}s {picture}\n"
