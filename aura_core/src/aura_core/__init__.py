@@ -34,6 +34,7 @@ from aura_core.contract import (
     Voice,
     WordTiming,
 )
+from aura_core.download import download
 from aura_core.errors import AuraError, BriefError, ProviderError, RunFailed, UserError, retry_after_seconds
 from aura_core.events import (
     BreakerChanged,
@@ -140,6 +141,7 @@ __all__ = [
     "WordTiming",
     "count_words",
     "decode_to_wav",
+    "download",
     "hookimpl",
     "http_failure",
     "is_transient_status",
