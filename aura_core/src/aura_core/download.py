@@ -13,14 +13,17 @@ import os
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import anyio
-import httpx
 
 from aura_core.errors import ProviderError
 from aura_core.filework import partial_path
 from aura_core.http_failures import http_failure
+
+if TYPE_CHECKING:  # httpx is imported on the first download: ``import aura_core`` stays quick
+    import httpx
 
 #: How many redirects a download follows before giving up (a CDN sends one or two).
 MAX_REDIRECTS = 5
@@ -53,6 +56,8 @@ def _too_big(where: str, size: str, max_bytes: int) -> ProviderError:
 async def _transport_errors(where: str) -> AsyncIterator[None]:
     """Connection failures, timeouts and bodies cut short become transient errors; a redirect to a
     scheme other than http(s), or too many redirects, permanent ones."""
+    import httpx
+
     try:
         yield
     except httpx.UnsupportedProtocol as error:
@@ -74,6 +79,8 @@ async def _transport_errors(where: str) -> AsyncIterator[None]:
 
 def _client(url: str, timeout: float) -> httpx.AsyncClient:
     """A client that follows redirects; a loopback address ignores proxy variables."""
+    import httpx
+
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
         follow_redirects=True,

@@ -1,0 +1,375 @@
+"""Stock media for a scene: what to search for, which result to take, which rendition to fetch, and fetching it.
+
+A stock provider (Pexels, Pixabay, a third party's library) only speaks its vendor's wire format: it turns
+a search answer into ``StockItem`` values. The rest is the same for every vendor and lives here, once:
+
+- ``search_words``: a short keyword query from a scene's visual prompt;
+- ``orientation_of``: landscape, portrait or square from the output size;
+- ``pick_rendition``: the smallest rendition at or above the output size, else the largest;
+- ``StockPicker``: which result a scene gets, deterministically from its seed, never one another scene of
+  the same video already has;
+- ``fetch_stock``: the download (``aura_core.download``) and the result: a ``Picture`` fitted to the
+  output size exactly, or a ``Clip`` as measured.
+
+``fetch_stock`` needs Pillow and PyAV, imported on first use: depend on ``aura-core[stock]``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import anyio
+import anyio.lowlevel
+import anyio.to_thread
+from attrs import frozen
+
+from aura_core.contract import Clip, ImageRequest, Picture
+from aura_core.download import download
+from aura_core.errors import ProviderError
+from aura_core.filework import write_in_thread
+
+if TYPE_CHECKING:
+    import httpx
+
+Orientation = Literal["landscape", "portrait", "square"]
+
+#: Words that say nothing a stock library can search for: function words, and how a picture should look.
+_NOISE = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "from",
+        "with",
+        "without",
+        "by",
+        "as",
+        "into",
+        "onto",
+        "over",
+        "under",
+        "near",
+        "its",
+        "it",
+        "is",
+        "are",
+        "be",
+        "being",
+        "been",
+        "this",
+        "that",
+        "these",
+        "those",
+        "their",
+        "there",
+        "here",
+        "very",
+        "some",
+        "any",
+        "each",
+        "every",
+        "one",
+        "two",
+        "three",
+        "which",
+        "who",
+        "whose",
+        "what",
+        "when",
+        "where",
+        "while",
+        "than",
+        "then",
+        "so",
+        "such",
+        "not",
+        "no",
+        "all",
+        "both",
+        "few",
+        "more",
+        "most",
+        "other",
+        "own",
+        "same",
+        "just",
+        "also",
+        "showing",
+        "shows",
+        "show",
+        "depicting",
+        "depicts",
+        "featuring",
+        "features",
+        "seen",
+        "view",
+        "close",
+        "closeup",
+        "up",
+        "shot",
+        "image",
+        "picture",
+        "photo",
+        "photograph",
+        "photography",
+        "illustration",
+        "render",
+        "rendering",
+        "style",
+        "styled",
+        "realistic",
+        "photorealistic",
+        "cinematic",
+        "dramatic",
+        "detailed",
+        "highly",
+        "high",
+        "quality",
+        "resolution",
+        "hd",
+        "4k",
+        "8k",
+        "sharp",
+        "focus",
+        "lighting",
+        "light",
+        "soft",
+        "beautiful",
+        "stunning",
+        "vivid",
+        "vibrant",
+        "wide",
+        "angle",
+        "aerial",
+        "macro",
+        "background",
+        "foreground",
+        "scene",
+    ]
+)
+_WORD = re.compile(r"[^\W\d_][\w'-]*", re.UNICODE)
+#: An output whose sides differ by less than this fraction is square.
+_SQUARE_TOLERANCE = 0.05
+
+
+def search_words(prompt: str, *, max_words: int = 5) -> str:
+    """A short keyword query from a visual prompt: its first ``max_words`` distinct words that are not
+    function words or words about how a picture looks (``"a cinematic photo of bees dancing on a
+    honeycomb"`` → ``"bees dancing honeycomb"``); empty when the prompt has none."""
+    words: list[str] = []
+    for match in _WORD.finditer(prompt.casefold()):
+        word = match.group().strip("'-")
+        if len(word) < 2 or word in _NOISE or word in words:
+            continue
+        words.append(word)
+        if len(words) == max_words:
+            break
+    return " ".join(words)
+
+
+def orientation_of(width: int, height: int) -> Orientation:
+    """``"landscape"``, ``"portrait"`` or ``"square"`` (sides within 5 % of each other) for a frame."""
+    if height <= 0 or width <= 0 or abs(width - height) <= _SQUARE_TOLERANCE * max(width, height):
+        return "square"
+    return "landscape" if width > height else "portrait"
+
+
+@frozen
+class Rendition:
+    """One file of a stock item: its address, its size in pixels and, when the vendor says, in bytes."""
+
+    url: str
+    width: int
+    height: int
+    bytes: int = 0
+
+    def covers(self, width: int, height: int) -> bool:
+        """Whether it fills a ``width`` x ``height`` frame without being enlarged."""
+        return self.width >= width and self.height >= height
+
+
+@frozen
+class StockItem:
+    """One search result of a stock library: a photo or a video, its renditions, and its credits.
+
+    ``key`` is unique within the library (its id); ``width`` and ``height`` are the original's;
+    ``duration`` is a video's length in seconds (0 for a photo); ``author`` and ``link`` (the item's page)
+    credit it.
+    """
+
+    key: str
+    kind: Literal["photo", "video"]
+    width: int
+    height: int
+    renditions: tuple[Rendition, ...]
+    author: str = ""
+    link: str = ""
+    duration: float = 0.0
+
+
+def pick_rendition(renditions: Iterable[Rendition], width: int, height: int) -> Rendition | None:
+    """The smallest rendition that fills a ``width`` x ``height`` frame without enlarging, else the largest;
+    None when there is none."""
+    usable = [r for r in renditions if r.url and r.width > 0 and r.height > 0]
+    covering = [r for r in usable if r.covers(width, height)]
+    if covering:
+        return min(covering, key=lambda r: (r.width * r.height, r.bytes, r.url))
+    return max(usable, key=lambda r: (r.width * r.height, -r.bytes, r.url), default=None)
+
+
+class StockPicker:
+    """Which search result each scene of one video gets.
+
+    Results are ranked by a hash of the scene's seed and the item's key, so the same scene asking the same
+    question gets the same item, whatever order the library answered in. A scene prefers items of its
+    frame's orientation, then, for a clip, items at least ``min_duration`` seconds long. An item taken by one scene is
+    never given to another (a scene asking again, a retry, gets its own back). One picker per configured
+    provider: the core configures a provider afresh for each run, so each video starts with none taken.
+    """
+
+    def __init__(self) -> None:
+        self._taken: dict[str, int] = {}
+
+    def choose(
+        self, items: Sequence[StockItem], request: ImageRequest, *, min_duration: float = 0.0
+    ) -> StockItem | None:
+        """The item for ``request`` among ``items`` (None when every one is another scene's), now its."""
+        wanted = orientation_of(request.width, request.height)
+
+        def order(item: StockItem) -> tuple[bool, bool, str]:
+            rank = hashlib.sha256(f"{request.seed}:{item.kind}:{item.key}".encode()).hexdigest()
+            too_short = item.kind == "video" and item.duration < min_duration
+            # A clip of the wrong orientation loses most of itself to the crop: worse than a slowed one.
+            return orientation_of(item.width, item.height) != wanted, too_short, rank
+
+        for item in sorted(items, key=order):
+            owner = self._taken.setdefault(f"{item.kind}:{item.key}", request.seed)
+            if owner == request.seed:
+                return item
+        return None
+
+    def taken(self) -> int:
+        """How many items scenes have taken so far."""
+        return len(self._taken)
+
+
+async def fetch_stock(
+    item: StockItem,
+    request: ImageRequest,
+    *,
+    source: str,
+    license: str,
+    max_bytes: int,
+    headers: dict[str, str] | None = None,
+    timeout: float = 60.0,
+    client: httpx.AsyncClient | None = None,
+    secrets: Iterable[str | None] = (),
+) -> Picture | Clip:
+    """Download ``item``'s rendition for ``request`` (``pick_rendition``) and describe it.
+
+    A photo becomes a PNG of exactly ``request.width`` x ``request.height`` at ``request.out_path``
+    (scaled to cover the frame, then cropped to its centre): a ``Picture``. A video is written beside
+    ``out_path`` as ``.mp4`` and measured: a ``Clip`` from its start. Both carry ``source``,
+    ``license`` and the item's author and page. The download options are ``download``'s. A file that
+    does not decode is a permanent ``ProviderError``; after any failure or a cancellation no file is left.
+    """
+    rendition = pick_rendition(item.renditions, request.width, request.height)
+    if rendition is None:
+        raise ProviderError(f"{source}: {item.kind} {item.key} has no file to download", transient=False)
+    url = rendition.url
+
+    async def get(path: Path) -> None:
+        await download(
+            url, path, max_bytes=max_bytes, headers=headers, timeout=timeout, client=client, secrets=secrets
+        )
+
+    if item.kind == "video":
+        clip_path = request.out_path.with_suffix(".mp4")
+        await get(clip_path)
+        try:
+            width, height, duration, fps = await anyio.to_thread.run_sync(_measure_clip, clip_path)
+            await anyio.lowlevel.checkpoint()  # a cancellation during the measuring lands here
+        except BaseException:
+            clip_path.unlink(missing_ok=True)
+            raise
+        return Clip(
+            path=clip_path,
+            width=width,
+            height=height,
+            duration=duration,
+            fps=fps,
+            source=source,
+            license=license,
+            author=item.author,
+            link=item.link,
+        )
+    request.out_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=request.out_path.parent, prefix=".stock-") as folder:
+        original = Path(folder) / "original"
+        await get(original)
+        await write_in_thread(
+            request.out_path, lambda path: _fit_png(original, request.width, request.height, path)
+        )
+    return Picture(
+        path=request.out_path,
+        width=request.width,
+        height=request.height,
+        source=source,
+        license=license,
+        author=item.author,
+        link=item.link,
+    )
+
+
+def _fit_png(original: Path, width: int, height: int, out_path: Path) -> None:
+    """The picture at ``original`` scaled to cover ``width`` x ``height``, cropped to it, saved as PNG."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(original) as picture:
+            fitted = ImageOps.fit(picture.convert("RGB"), (width, height), Image.Resampling.LANCZOS)
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise ProviderError(f"the downloaded photo is not a picture that can be read ({error})") from None
+    fitted.save(out_path, format="PNG")
+
+
+def _measure_clip(path: Path) -> tuple[int, int, float, float]:
+    """Width, height, duration (seconds) and average frame rate of the video at ``path``.
+
+    To become ``aura_core.media.probe_clip`` (rotation, truncation) when it lands.
+    """
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise ProviderError(f"the downloaded clip {path.name} has no video stream")
+            stream = container.streams.video[0]
+            duration = (
+                float(stream.duration * stream.time_base) if stream.duration and stream.time_base else 0.0
+            )
+            if duration <= 0 and container.duration:
+                duration = container.duration / av.time_base
+            fps = float(stream.average_rate or stream.guessed_rate or 0)
+            width, height = stream.codec_context.width, stream.codec_context.height
+    except av.error.FFmpegError as error:
+        raise ProviderError(
+            f"the downloaded clip {path.name} is not a video that can be read ({error})"
+        ) from None
+    if width <= 0 or height <= 0 or duration <= 0 or fps <= 0:
+        raise ProviderError(f"the downloaded clip {path.name} has no frames to show")
+    return width, height, duration, fps
