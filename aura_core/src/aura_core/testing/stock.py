@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import io
 from fractions import Fraction
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 __all__ = ["clip_bytes", "photo_bytes"]
 
 RGB = tuple[int, int, int]
 
 
-def _band(width: int, height: int, colour: RGB) -> object:
+def _band(width: int, height: int, colour: RGB) -> Image.Image:
     """A Pillow image: ``colour`` with its left third lighter."""
     from PIL import Image, ImageDraw
 
@@ -30,7 +34,7 @@ def photo_bytes(width: int, height: int, colour: RGB = (40, 90, 160)) -> bytes:
     """A ``width`` x ``height`` JPEG of ``colour`` with a lighter left third."""
     picture = _band(width, height, colour)
     buffer = io.BytesIO()
-    picture.save(buffer, format="JPEG", quality=92)  # type: ignore[attr-defined]
+    picture.save(buffer, format="JPEG", quality=92)
     return buffer.getvalue()
 
 
@@ -48,8 +52,9 @@ def clip_bytes(
         stream.options = {"preset": "ultrafast"}
         frames = max(1, round(seconds * fps))
         for number in range(frames):
-            shade = tuple(min(255, c + number % 20) for c in colour)
-            frame = av.VideoFrame.from_image(_band(width, height, shade))  # type: ignore[arg-type]
+            red, green, blue = (min(255, c + number % 20) for c in colour)
+            shade = (red, green, blue)
+            frame = av.VideoFrame.from_image(_band(width, height, shade))  # type: ignore[no-untyped-call]
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode(None):
