@@ -11,7 +11,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from aura_core import ProviderError, download
+from aura_core import DownloadTooLarge, ProviderError, download
 from aura_core.testing.http import FakeHTTPServer, Request, Response, refused_url, streamed
 
 BODY = bytes(range(256)) * 1024  # 256 KiB, more than one chunk
@@ -64,7 +64,7 @@ async def test_a_redirect_to_another_scheme_is_refused_for_good(
     )
 
     with pytest.raises(
-        ProviderError, match=r"/clip\.mp4 redirected to an address that is not http\(s\)"
+        ProviderError, match=r"/clip\.mp4 was redirected to an address that is not http\(s\)"
     ) as caught:
         await download(f"{fake_http_server.url}/clip.mp4", tmp_path / "c.mp4", max_bytes=len(BODY))
     assert caught.value.transient is False
@@ -85,7 +85,7 @@ async def test_a_declared_length_over_the_limit_is_refused_before_writing(
     fake_http_server.route("/clip.mp4", lambda _r: Response(BODY, content_type="video/mp4"))
 
     with pytest.raises(
-        ProviderError, match=r"clip\.mp4 is 0\.3 MB, over the download limit of 0\.1 MB"
+        DownloadTooLarge, match=r"clip\.mp4 is 0\.3 MB, over the download limit of 0\.1 MB"
     ) as caught:
         await download(f"{fake_http_server.url}/clip.mp4", tmp_path / "c.mp4", max_bytes=100_000)
     assert caught.value.transient is False
@@ -108,7 +108,7 @@ async def test_a_body_without_length_is_cut_off_once_it_passes_the_limit(
         "/clip.mp4", lambda request: streamed(request, endless(), content_type="video/mp4")
     )
 
-    with pytest.raises(ProviderError, match=r"is more than 0\.1 MB, over the download limit") as caught:
+    with pytest.raises(DownloadTooLarge, match=r"is more than 0\.1 MB, over the download limit") as caught:
         await download(f"{fake_http_server.url}/clip.mp4", tmp_path / "c.mp4", max_bytes=100_000)
     assert caught.value.transient is False
     assert _files(tmp_path) == []

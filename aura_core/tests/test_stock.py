@@ -59,13 +59,19 @@ def _item(
             "A cinematic photo of honeybees dancing on a honeycomb, 4k, dramatic lighting",
             "honeybees dancing honeycomb",
         ),
-        ("Close-up: a bee's wings, in the style of a watercolour", "close-up bee's wings watercolour"),
+        ("Close-up: a bee's wings, in the style of a watercolour", "bee wings"),
         ("bees bees BEES and more bees", "bees"),
         ("Überraschung im Café", "überraschung im café"),
         (
             "sunrise over the mountains seen from a small lake at dawn with mist",
             "sunrise mountains small lake dawn",
         ),
+        (  # the local template's prompts: a style prefix, the subject, mood and framing
+            "documentary photograph, natural light, real textures: an eye-catching establishing view of "
+            "honeybees and flowers, informative mood, wide 16:9 framing, no text",
+            "honeybees flowers",
+        ),
+        ("river, at night", "river night"),
         ("a photo of it", ""),
     ],
 )

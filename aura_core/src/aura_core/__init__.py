@@ -34,7 +34,7 @@ from aura_core.contract import (
     Voice,
     WordTiming,
 )
-from aura_core.download import download
+from aura_core.download import DownloadTooLarge, download
 from aura_core.errors import AuraError, BriefError, ProviderError, RunFailed, UserError, retry_after_seconds
 from aura_core.events import (
     BreakerChanged,
@@ -53,7 +53,13 @@ from aura_core.events import (
 from aura_core.executor import Executor, InProcess
 from aura_core.filework import write_in_thread
 from aura_core.hookspecs import hookimpl
-from aura_core.http_failures import TRANSIENT_STATUSES, http_failure, is_transient_status, retry_after_header
+from aura_core.http_failures import (
+    TRANSIENT_STATUSES,
+    http_failure,
+    is_transient_status,
+    retry_after_header,
+    transport_failures,
+)
 from aura_core.loader import load_brief, parse_brief
 from aura_core.logs import redact, route_stdlib_logging
 from aura_core.members import OPTIONAL_MEMBERS, OptionalMember, optional_member
@@ -71,10 +77,13 @@ from aura_core.specs import (
     VoiceSpec,
 )
 from aura_core.stock import (
+    MediaKind,
     Rendition,
     StockItem,
     StockPicker,
+    StockSearch,
     fetch_stock,
+    find_stock,
     orientation_of,
     pick_rendition,
     search_words,
@@ -101,6 +110,7 @@ __all__ = [
     "Clip",
     "Composer",
     "DecodedAudio",
+    "DownloadTooLarge",
     "Event",
     "Executor",
     "Fallback",
@@ -110,6 +120,7 @@ __all__ = [
     "ItemDone",
     "ItemFailed",
     "ItemStarted",
+    "MediaKind",
     "Narration",
     "OptionalMember",
     "Picture",
@@ -144,6 +155,7 @@ __all__ = [
     "StageStarted",
     "StockItem",
     "StockPicker",
+    "StockSearch",
     "SystemProfile",
     "UserError",
     "Video",
@@ -155,6 +167,7 @@ __all__ = [
     "decode_to_wav",
     "download",
     "fetch_stock",
+    "find_stock",
     "hookimpl",
     "http_failure",
     "is_transient_status",
@@ -174,6 +187,7 @@ __all__ = [
     "setting",
     "settings_keys",
     "structure_settings",
+    "transport_failures",
     "word_unit",
     "write_in_thread",
 ]

@@ -10,8 +10,7 @@ fails or is cancelled. ``download`` does them once, with httpx.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -20,7 +19,7 @@ import anyio
 
 from aura_core.errors import ProviderError
 from aura_core.filework import partial_path
-from aura_core.http_failures import http_failure
+from aura_core.http_failures import http_failure, transport_failures
 
 if TYPE_CHECKING:  # httpx is imported on the first download: ``import aura_core`` stays quick
     import httpx
@@ -44,37 +43,18 @@ def _megabytes(count: int) -> str:
     return f"{count / 1_000_000:.1f} MB"
 
 
-def _too_big(where: str, size: str, max_bytes: int) -> ProviderError:
-    # The same address gives the same file: waiting will not help, another provider or a higher limit will.
-    return ProviderError(
-        f"{where} is {size}, over the download limit of {_megabytes(max_bytes)} ({max_bytes} bytes)",
-        transient=False,
-    )
+class DownloadTooLarge(ProviderError):
+    """A file over ``download``'s ``max_bytes``: permanent (the same address gives the same file), so the
+    caller may add which setting raises the limit. ``size`` is its length in bytes when the server said."""
 
-
-@asynccontextmanager
-async def _transport_errors(where: str) -> AsyncIterator[None]:
-    """Connection failures, timeouts and bodies cut short become transient errors; a redirect to a
-    scheme other than http(s), or too many redirects, permanent ones."""
-    import httpx
-
-    try:
-        yield
-    except httpx.UnsupportedProtocol as error:
-        raise ProviderError(
-            f"{where} redirected to an address that is not http(s): {error}", transient=False
-        ) from None
-    except httpx.TooManyRedirects:
-        raise ProviderError(f"{where} redirected more than {MAX_REDIRECTS} times", transient=False) from None
-    except httpx.TimeoutException as error:
-        raise ProviderError(
-            f"{where} did not answer in time ({type(error).__name__})", transient=True
-        ) from error
-    except httpx.TransportError as error:
-        # ConnectError, RemoteProtocolError (the connection dropped midway), ReadError …
-        raise ProviderError(
-            f"downloading {where} failed: {error or type(error).__name__}", transient=True
-        ) from error
+    def __init__(self, where: str, max_bytes: int, size: int | None = None) -> None:
+        told = _megabytes(size) if size is not None else f"more than {_megabytes(max_bytes)}"
+        super().__init__(
+            f"{where} is {told}, over the download limit of {_megabytes(max_bytes)} ({max_bytes} bytes)",
+            transient=False,
+        )
+        self.max_bytes = max_bytes
+        self.size = size
 
 
 def _client(url: str, timeout: float) -> httpx.AsyncClient:
@@ -102,7 +82,7 @@ async def download(
     """Fetch ``url`` with a GET and stream its body to ``out_path``; returns ``out_path``.
 
     - ``max_bytes``: a larger file is refused before a byte is written when its ``Content-Length`` says
-      so, and as soon as the bytes read pass it otherwise (a permanent ``ProviderError``).
+      so, and as soon as the bytes read pass it otherwise: ``DownloadTooLarge``, a permanent ``ProviderError``.
     - ``headers``: sent with the request (an ``Authorization``, say); httpx drops it on a redirect to
       another host.
     - ``timeout``: the longest wait, in seconds, for the connection and for each read.
@@ -121,7 +101,7 @@ async def download(
         raise ProviderError(f"cannot download {where!r}: only http(s) addresses are fetched", transient=False)
     partial = partial_path(out_path)
     try:
-        async with _transport_errors(where):
+        async with transport_failures(f"downloading {where}"):
             if client is None:
                 async with _client(url, timeout) as own:
                     await _fetch(own, url, partial, max_bytes, headers, where, secrets)
@@ -150,7 +130,7 @@ async def _fetch(
             raise _status_error(response, where, secrets)
         declared = response.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-            raise _too_big(where, _megabytes(int(declared)), max_bytes)
+            raise DownloadTooLarge(where, max_bytes, int(declared))
         partial.parent.mkdir(parents=True, exist_ok=True)
         written = 0
         async with await anyio.open_file(partial, "wb") as file:
@@ -158,7 +138,7 @@ async def _fetch(
             async for chunk in response.aiter_bytes():
                 written += len(chunk)
                 if written > max_bytes:
-                    raise _too_big(where, f"more than {_megabytes(max_bytes)}", max_bytes)
+                    raise DownloadTooLarge(where, max_bytes)
                 await file.write(chunk)
 
 

@@ -8,6 +8,9 @@ a search answer into ``StockItem`` values. The rest is the same for every vendor
 - ``pick_rendition``: the smallest rendition at or above the output size, else the largest;
 - ``StockPicker``: which result a scene gets, deterministically from its seed, never one another scene of
   the same video already has;
+- ``find_stock``: the search (the vendor's, given as a function) and the choice, videos first when the
+  composer takes clips, photos otherwise or when no video is left; no result is a permanent error, so the
+  chain's next provider takes the scene;
 - ``fetch_stock``: the download (``aura_core.download``) and the result: a ``Picture`` fitted to the
   output size exactly, or a ``Clip`` as measured.
 
@@ -19,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -37,146 +40,51 @@ if TYPE_CHECKING:
     import httpx
 
 Orientation = Literal["landscape", "portrait", "square"]
+MediaKind = Literal["photo", "video"]
 
-#: Words that say nothing a stock library can search for: function words, and how a picture should look.
-_NOISE = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "but",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "from",
-        "with",
-        "without",
-        "by",
-        "as",
-        "into",
-        "onto",
-        "over",
-        "under",
-        "near",
-        "its",
-        "it",
-        "is",
-        "are",
-        "be",
-        "being",
-        "been",
-        "this",
-        "that",
-        "these",
-        "those",
-        "their",
-        "there",
-        "here",
-        "very",
-        "some",
-        "any",
-        "each",
-        "every",
-        "one",
-        "two",
-        "three",
-        "which",
-        "who",
-        "whose",
-        "what",
-        "when",
-        "where",
-        "while",
-        "than",
-        "then",
-        "so",
-        "such",
-        "not",
-        "no",
-        "all",
-        "both",
-        "few",
-        "more",
-        "most",
-        "other",
-        "own",
-        "same",
-        "just",
-        "also",
-        "showing",
-        "shows",
-        "show",
-        "depicting",
-        "depicts",
-        "featuring",
-        "features",
-        "seen",
-        "view",
-        "close",
-        "closeup",
-        "up",
-        "shot",
-        "image",
-        "picture",
-        "photo",
-        "photograph",
-        "photography",
-        "illustration",
-        "render",
-        "rendering",
-        "style",
-        "styled",
-        "realistic",
-        "photorealistic",
-        "cinematic",
-        "dramatic",
-        "detailed",
-        "highly",
-        "high",
-        "quality",
-        "resolution",
-        "hd",
-        "4k",
-        "8k",
-        "sharp",
-        "focus",
-        "lighting",
-        "light",
-        "soft",
-        "beautiful",
-        "stunning",
-        "vivid",
-        "vibrant",
-        "wide",
-        "angle",
-        "aerial",
-        "macro",
-        "background",
-        "foreground",
-        "scene",
-    ]
-)
+#: Words that say nothing a stock library can search for: function words ...
+_FUNCTION_WORDS = """
+a an the and or but of in on at to for from with without by as into onto over under near its it is are be
+being been this that these those their there here very some any each every one two three which who whose
+what when where while than then so such not no all both few more most other own same just also about
+"""
+#: ... and words about how a picture looks rather than what it shows (style, light, mood, framing).
+_LOOK_WORDS = """
+showing shows show depicting depicts featuring features seen view views close closeup close-up up shot
+image picture photo photograph photography photographic illustration render rendering style styled
+documentary realistic photorealistic cinematic dramatic detailed highly high quality resolution hd 4k 8k
+sharp focus lighting light natural soft warm cool real textures texture beautiful stunning vivid vibrant
+wide angle aerial macro background foreground scene establishing eye-catching overview clear calm
+closing opening mood moody informative framing frame composition text no-text room breathe easy see
+"""
+_NOISE = frozenset((_FUNCTION_WORDS + _LOOK_WORDS).split())
+#: Clauses of a prompt: a style prefix ends with a colon, details are separated by commas.
+_CLAUSE = re.compile(r"[,;:.()\[\]|]+")
 _WORD = re.compile(r"[^\W\d_][\w'-]*", re.UNICODE)
 #: An output whose sides differ by less than this fraction is square.
 _SQUARE_TOLERANCE = 0.05
 
 
 def search_words(prompt: str, *, max_words: int = 5) -> str:
-    """A short keyword query from a visual prompt: its first ``max_words`` distinct words that are not
-    function words or words about how a picture looks (``"a cinematic photo of bees dancing on a
-    honeycomb"`` → ``"bees dancing honeycomb"``); empty when the prompt has none."""
+    """A short keyword query from a visual prompt: the words of its subject, without function words or
+    words about how the picture looks (``"documentary photograph, natural light: a calm view of honeybees
+    and flowers, wide framing"`` → ``"honeybees flowers"``); empty when the prompt has none.
+
+    The subject is looked for after a style prefix ending in a colon first, then clause by clause (commas
+    separate them); words are taken until a clause ends with at least two, or ``max_words`` are found.
+    """
+    head, colon, tail = prompt.partition(":")
+    clauses = _CLAUSE.split(f"{tail},{head}" if colon else prompt)
     words: list[str] = []
-    for match in _WORD.finditer(prompt.casefold()):
-        word = match.group().strip("'-")
-        if len(word) < 2 or word in _NOISE or word in words:
-            continue
-        words.append(word)
-        if len(words) == max_words:
+    for clause in clauses:
+        for match in _WORD.finditer(clause.casefold()):
+            word = match.group().strip("'-").removesuffix("'s")
+            if len(word) < 2 or word in _NOISE or word in words:
+                continue
+            words.append(word)
+            if len(words) == max_words:
+                return " ".join(words)
+        if len(words) >= 2:
             break
     return " ".join(words)
 
@@ -212,7 +120,7 @@ class StockItem:
     """
 
     key: str
-    kind: Literal["photo", "video"]
+    kind: MediaKind
     width: int
     height: int
     renditions: tuple[Rendition, ...]
@@ -223,12 +131,13 @@ class StockItem:
 
 def pick_rendition(renditions: Iterable[Rendition], width: int, height: int) -> Rendition | None:
     """The smallest rendition that fills a ``width`` x ``height`` frame without enlarging, else the largest;
-    None when there is none."""
-    usable = [r for r in renditions if r.url and r.width > 0 and r.height > 0]
-    covering = [r for r in usable if r.covers(width, height)]
+    None when there is none. Of two the same size, the one listed first."""
+    usable = [(n, r) for n, r in enumerate(renditions) if r.url and r.width > 0 and r.height > 0]
+    covering = [(n, r) for n, r in usable if r.covers(width, height)]
     if covering:
-        return min(covering, key=lambda r: (r.width * r.height, r.bytes, r.url))
-    return max(usable, key=lambda r: (r.width * r.height, -r.bytes, r.url), default=None)
+        return min(covering, key=lambda nr: (nr[1].width * nr[1].height, nr[1].bytes, nr[0]))[1]
+    largest = max(usable, key=lambda nr: (nr[1].width * nr[1].height, -nr[1].bytes, -nr[0]), default=None)
+    return largest[1] if largest else None
 
 
 class StockPicker:
@@ -265,6 +174,47 @@ class StockPicker:
     def taken(self) -> int:
         """How many items scenes have taken so far."""
         return len(self._taken)
+
+
+#: A vendor's search: the items of one kind for a keyword query (and the request, for its frame).
+StockSearch = Callable[[MediaKind, str, ImageRequest], Awaitable[Sequence[StockItem]]]
+
+
+async def find_stock(
+    request: ImageRequest, search: StockSearch, picker: StockPicker, *, vendor: str
+) -> StockItem:
+    """The stock item for ``request``: ``search`` asked with the keywords of its prompt (of its heading when
+    the prompt has none), for videos first when ``request.clips`` (preferring clips at least
+    ``request.duration`` long), then for photos; ``picker`` chooses among the results.
+
+    A permanent ``ProviderError`` naming ``vendor`` and the query when there is nothing to search for,
+    nothing found, or every result already shown by another scene: the chain's next provider takes over.
+    """
+    if request.width < 1 or request.height < 1:
+        raise ProviderError(
+            f"{vendor}: {request.width}x{request.height} is too small: a picture needs at least 1x1 pixels",
+            transient=False,
+        )
+    query = search_words(request.prompt) or search_words(request.heading)
+    if not query:
+        raise ProviderError(
+            f"{vendor}: nothing to search for in the visual prompt {request.prompt[:80]!r}", transient=False
+        )
+    kinds: tuple[MediaKind, ...] = ("video", "photo") if request.clips else ("photo",)
+    found = 0
+    for kind in kinds:
+        items = await search(kind, query, request)
+        found += len(items)
+        item = picker.choose(items, request, min_duration=request.duration if kind == "video" else 0.0)
+        if item is not None:
+            return item
+    what = " or ".join(f"{kind}s" for kind in kinds)
+    if not found:
+        raise ProviderError(f"{vendor}: no {what} found for {query!r}", transient=False)
+    raise ProviderError(
+        f"{vendor}: every one of the {found} {what} found for {query!r} is already shown by another scene",
+        transient=False,
+    )
 
 
 async def fetch_stock(
