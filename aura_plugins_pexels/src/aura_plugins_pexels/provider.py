@@ -88,9 +88,8 @@ class PexelsProvider:
             from aura_plugins_pexels import api  # httpx on first use: registering the plugin stays quick
 
             asked = (kind, query, f"{request.width}x{request.height}")
-            if (
-                asked not in self._searches
-            ):  # the same question is asked once per run (Pexels asks for caching)
+            # The same question is asked once per run (Pexels asks for caching)
+            if asked not in self._searches:
                 self._searches[asked] = await api.search(self.settings, key, kind, query, request)
             return self._searches[asked]
 
