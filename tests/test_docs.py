@@ -295,3 +295,15 @@ def test_the_optional_members_table_matches_their_declaration() -> None:
         rows.append((name.group(1), default.strip()))
     declared = [(m.name, _documented_default(m.default, dict(m.by_kind))) for m in OPTIONAL_MEMBERS.values()]
     assert rows == declared
+
+
+def test_the_page_shows_the_example_plugin_exactly_as_it_ships() -> None:
+    """The ``## plugin.py`` block of docs/writing-a-provider-plugin.md is the example's plugin.py,
+    so the code the page explains is the code its tests run."""
+    text = (DOCS / "writing-a-provider-plugin.md").read_text(encoding="utf-8")
+    section = _section(text, "## plugin.py")
+    assert section is not None
+    block = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert block is not None
+    shipped = (EXAMPLE / "src" / "aura_plugin_stripes" / "plugin.py").read_text(encoding="utf-8")
+    assert block.group(1) == shipped

@@ -130,7 +130,8 @@ def test_a_required_setting_left_out_is_named_with_its_help(tmp_path: Path) -> N
         ({"stream": 1}, "providers.demo.stream: expected true or false, got 1"),
         ({"label": 3}, "providers.demo.label: expected text, got 3"),
         ({"base_url": "http://"}, "providers.demo.base_url: expected an http:// or https:// URL"),
-        ({"prices": {"m": 3}}, "providers.demo.prices.m: "),
+        ({"prices": {"m": 3}}, "providers.demo.prices.m: expected a table, got 3"),
+        ({"prices": "cheap"}, "providers.demo.prices: expected a table, got 'cheap'"),
     ],
 )
 def test_a_wrong_type_says_what_was_expected(tmp_path: Path, values: dict[str, object], line: str) -> None:
@@ -164,6 +165,23 @@ def test_settings_keys_lists_the_keys_a_brief_writes() -> None:
 def test_not_a_table_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(BriefError, match=r"^providers\.demo: expected a table, got 3$"):
         structure_settings(Sample, 3, provider="demo", base_dir=tmp_path)  # type: ignore[arg-type]
+
+
+@frozen
+class Limits:
+    """Bounds large and small enough that ``:g`` would write them as 1e+06 and 1e-05."""
+
+    tokens: int = setting(1, between=(1, 1_000_000))
+    step: float = setting(0.5, at_least=0.00001)
+
+
+def test_bounds_are_written_out_in_full(tmp_path: Path) -> None:
+    with pytest.raises(BriefError) as caught:
+        structure_settings(Limits, {"tokens": 0, "step": 0}, provider="demo", base_dir=tmp_path)
+    assert list(caught.value.problems) == [
+        "providers.demo.tokens: expected a whole number from 1 to 1000000, got 0",
+        "providers.demo.step: expected a number of at least 0.00001, got 0",
+    ]
 
 
 def test_setting_refuses_a_range_given_twice() -> None:
@@ -215,6 +233,14 @@ def test_a_key_pasted_where_a_variable_name_goes_is_refused_without_being_shown(
         "(keys never go in the brief)"
     ]
     assert str(pasted) not in "\n".join(problems)
+
+
+@pytest.mark.parametrize("name", ["MY_SERVICE_API_KEY_2024_PROD", "KEY_FILE", "openai_key", "VENDOR_API_KEY"])
+def test_ordinary_variable_names_are_taken(tmp_path: Path, name: str) -> None:
+    got = structure_settings(
+        Sample, {"model": "a.onnx", "api_key_env": name}, provider="demo", base_dir=tmp_path
+    )
+    assert got.key == Secret(name)
 
 
 # The core configures providers
@@ -269,9 +295,22 @@ class OwnConfigure:
         return OwnConfigure(settings.structure(DemoSettings), seen=len(settings.values))
 
 
-@pytest.mark.parametrize("provider", [AttrsProvider(), PlainProvider()], ids=["attrs", "plain"])
+@attrs.define(slots=False)
+class AttrsClassAttribute:
+    """An attrs provider (not slotted) whose settings is a class attribute, not a field."""
+
+    kind = "image"
+    name = "classattr"
+    settings = DemoSettings()
+
+
+@pytest.mark.parametrize(
+    "provider",
+    [AttrsProvider(), PlainProvider(), AttrsClassAttribute()],
+    ids=["attrs", "plain", "class-attribute"],
+)
 def test_a_provider_with_declared_settings_is_configured_by_the_core(
-    provider: AttrsProvider | PlainProvider, tmp_path: Path
+    provider: AttrsProvider | PlainProvider | AttrsClassAttribute, tmp_path: Path
 ) -> None:
     configured = configure(provider, {"stripe": 8, "folder": "media", "attempts": 2}, tmp_path)
     assert configured is not provider
@@ -283,6 +322,19 @@ def test_a_provider_with_declared_settings_is_configured_by_the_core(
         f"providers.{provider.name}.stripe: expected a whole number of at least 1, got 0",
         f"providers.{provider.name}.colour: unknown setting; expected one of stripe, folder",
     )
+
+
+def test_a_slotted_provider_with_settings_as_a_class_attribute_is_a_provider_bug(tmp_path: Path) -> None:
+    """Its copy cannot take settings of its own: the core says what to change instead of failing obscurely."""
+
+    @attrs.frozen
+    class Slotted:
+        kind = "image"
+        name = "slotted"
+        settings = DemoSettings()
+
+    with pytest.raises(TypeError, match=r"settings must be an attrs field or an instance attribute"):
+        configure(Slotted(), {"stripe": 3}, tmp_path)
 
 
 def test_a_provider_s_own_settings_stay_when_the_brief_sets_nothing_or_only_some(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from aura_core import ProviderError, Speech, SpeechRequest, VoiceSpec
-from aura_plugins_local.piper_voice import PiperVoiceProvider, estimate_words, split_sentences
+from aura_plugins_local.piper_voice import PiperSettings, PiperVoiceProvider, estimate_words, split_sentences
 
 TEXT = "Bees dance to share directions. The angle points the way!"
 
@@ -152,7 +152,7 @@ async def test_piper_model_setting_selects_a_voice_file_and_bad_settings_are_use
         "providers.piper.voice_id: unknown setting; expected one of model, sentence_pause, length_scale",
     ]
     slow = configured(PiperVoiceProvider(), {"length_scale": 2, "sentence_pause": 0}, tmp_path)
-    assert (slow.length_scale, slow.sentence_pause, slow.model) == (2.0, 0.0, None)
+    assert slow.settings == PiperSettings(model=None, sentence_pause=0.0, length_scale=2.0)
     assert slow.fingerprint() != PiperVoiceProvider().fingerprint()
 
 

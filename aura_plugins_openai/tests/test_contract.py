@@ -96,8 +96,9 @@ async def test_a_call_cancelled_in_its_worker_thread_leaves_no_file(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Cancelled while the worker thread measures the speech or writes the PNG, the call lets the
-    cancellation through and removes the file (it returned its result and kept the file)."""
-    module, name = (tts_module, "_measure") if kind == "tts" else (image_module, "save_fitted")
+    cancellation through and removes the file (it returned its result and kept the file); the file is
+    written beside ``out_path`` and only becomes it when the call returns."""
+    module, name = (tts_module, "_save") if kind == "tts" else (image_module, "save_fitted")
     work = getattr(module, name)
     working, release = threading.Event(), threading.Event()
 
@@ -124,11 +125,12 @@ async def test_a_call_cancelled_in_its_worker_thread_leaves_no_file(
     async with anyio.create_task_group() as group:
         group.start_soon(call)
         await anyio.to_thread.run_sync(working.wait, 30)
-        assert out.exists()
+        (partial,) = tmp_path.iterdir()
+        assert partial.suffix == out.suffix and partial.stat().st_size > 0 and not out.exists()
         group.cancel_scope.cancel()
         release.set()
     assert returned == []
-    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.anyio

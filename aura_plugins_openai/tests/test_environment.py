@@ -124,6 +124,6 @@ def test_organization_and_project_settings_are_checked() -> None:
     """organization and project are non-empty strings, like every other name in the table."""
     from aura_core import UserError
 
-    with pytest.raises(UserError, match=r"\[providers.openai\] organization: expected a non-empty string"):
+    with pytest.raises(UserError, match=r"^providers\.openai\.organization: must not be empty$"):
         read_settings({"organization": ""})
     assert read_settings({"project": " proj-1 "}).project_id == "proj-1"

@@ -12,8 +12,9 @@ from typing import Any
 import pluggy
 import pytest
 
-from aura_core import ImageRequest, ProviderError, ProviderSettings, SpeechRequest, UserError, VoiceSpec
+from aura_core import ImageRequest, ProviderError, SpeechRequest, UserError, VoiceSpec, settings_keys
 from aura_core import hookspecs as aura_hookspecs
+from aura_core.testing import configured
 from aura_plugins_openai.image import OpenAIIllustrator
 from aura_plugins_openai.llm import OpenAIScriptWriter
 from aura_plugins_openai.settings import OpenAISettings, read_settings
@@ -31,21 +32,48 @@ def free_port() -> int:
     return port
 
 
-def test_configure_reads_the_table_and_names_unknown_keys(tmp_path: Path) -> None:
-    """configure() returns a configured copy; an unknown key or a wrong value raises UserError naming it."""
-    writer = OpenAIScriptWriter().configure(
-        ProviderSettings({"model": "gpt-4.1-mini", "temperature": 0.3}, tmp_path)
-    )
+def test_configure_reads_the_table_and_names_every_problem(tmp_path: Path) -> None:
+    """Configured as a run configures it: a copy with the table read by the core; every problem in the
+    table at once, one line each in the core's format, the key's path first."""
+    writer = configured(OpenAIScriptWriter(), {"model": "gpt-4.1-mini", "temperature": 0.3}, tmp_path)
     assert writer.settings.model == "gpt-4.1-mini" and writer.settings.temperature == 0.3
     assert OpenAIScriptWriter().settings.model == "gpt-4o-mini"  # the original is untouched
-    with pytest.raises(UserError, match=r"unknown setting.*colour"):
-        OpenAIVoice().configure(ProviderSettings({"colour": "blue"}))
-    with pytest.raises(UserError, match=r"speed: expected a number from 0.25 to 4"):
-        OpenAIVoice().configure(ProviderSettings({"speed": "fast"}))
-    with pytest.raises(UserError, match="structured: expected one of"):
-        read_settings({"structured": "xml"})
-    with pytest.raises(UserError, match=r"prices.m: unknown key\(s\) tokens"):
-        read_settings({"prices": {"m": {"tokens": 1}}})
+    local = configured(OpenAIVoice(), {"base_url": "http://127.0.0.1:1/v1/"}, tmp_path)
+    assert (local.settings.base_url, local.concurrency) == ("http://127.0.0.1:1/v1", 1)
+    with pytest.raises(UserError) as caught:
+        configured(
+            OpenAIVoice(),
+            {
+                "colour": "blue",
+                "speed": "fast",
+                "structured": "xml",
+                "image_size": "big",
+                "max_tokens": 0,
+                "prices": {"m": {"tokens": 1}, "n": 3},
+                "base_url": "localhost:8080",
+            },
+            tmp_path,
+        )
+    assert str(caught.value).splitlines() == [
+        "providers.openai.base_url: expected an http:// or https:// URL like "
+        "\"http://127.0.0.1:8080\", got 'localhost:8080'",
+        "providers.openai.speed: expected a number from 0.25 to 4, got 'fast'",
+        'providers.openai.image_size: expected "auto" or a size like "1024x1024", got \'big\'',
+        "providers.openai.structured: expected one of auto, json_schema, json_object, got 'xml'",
+        "providers.openai.max_tokens: expected a whole number from 1 to 1000000, got 0",
+        "providers.openai.prices.m.tokens: unknown setting; expected one of input, output, characters, image",
+        "providers.openai.prices.n: expected a table, got 3",
+        "providers.openai.colour: unknown setting; expected one of "
+        + ", ".join(settings_keys(OpenAISettings)),
+    ]
+
+
+def test_keys_the_table_leaves_out_keep_the_provider_s_own_settings(tmp_path: Path) -> None:
+    """An app's own settings stay where the brief's table says nothing, as for any declared settings."""
+    own = OpenAIVoice(read_settings({"voice": "nova", "prices": {"tts-x": {"characters": 2}}}))
+    faster = configured(own, {"speed": 2}, tmp_path)
+    assert (faster.settings.voice, faster.settings.speed) == ("nova", 2.0)
+    assert faster.settings.price("tts-x").characters == 2.0
 
 
 def test_a_key_written_as_api_key_env_is_refused_without_echoing_it() -> None:

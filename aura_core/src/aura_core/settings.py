@@ -25,7 +25,7 @@ import difflib
 import os
 import re
 import typing
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, MutableMapping
 from contextvars import ContextVar
 from pathlib import Path
 from types import NoneType, UnionType
@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 import attrs
 from attrs import NOTHING, frozen
-from cattrs.gen import make_dict_structure_fn, override
+from cattrs.gen import make_dict_structure_fn, make_mapping_structure_fn, override
 
 from aura_core._converters import Wording, base_converter, messages, one_of, path_text, structure_str
 from aura_core.errors import BriefError, ProviderError
@@ -46,10 +46,9 @@ SETTING_METADATA = "aura_setting"
 
 #: What a ``Secret`` field takes: the name of an environment variable, never a key.
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-#: A name that looks like a key itself (long, mixed case and digits): refused without being echoed.
-_KEY_LIKE = re.compile(
-    r"^(?=.*[a-z])(?=.*[A-Z0-9])(?=.*\d)[A-Za-z0-9_]{24,}$|^(sk|key|api_?key)_", re.IGNORECASE
-)
+#: A name that looks like a key itself, refused without being echoed: a key prefix (``sk_``), mixed case
+#: with digits over 20 characters, or 32 characters without an underscore (names are UPPER_SNAKE words).
+_KEY_LIKE = re.compile(r"^(?:sk|key|api_?key)_|^(?=.*[a-z])(?=.*[A-Z])(?=.*\d).{20,}$|^[^_]{32,}$")
 
 
 @frozen
@@ -176,10 +175,16 @@ def structure_settings(
 def with_settings(provider: T, settings: Any) -> T:
     """A copy of ``provider`` with its ``settings`` replaced: ``attrs.evolve`` for an attrs class, else a
     shallow copy with the attribute set (the registered provider itself is never changed)."""
-    if attrs.has(type(provider)):
+    cls = type(provider)
+    if attrs.has(cls) and "settings" in attrs.fields_dict(cls):
         return attrs.evolve(provider, settings=settings)  # type: ignore[misc] # an attrs instance, checked above
     configured = copy.copy(provider)
-    object.__setattr__(configured, "settings", settings)
+    try:
+        object.__setattr__(configured, "settings", settings)
+    except AttributeError:  # a slotted class whose settings is a class attribute: a bug in the provider
+        raise TypeError(
+            f"provider {cls.__qualname__}: settings must be an attrs field or an instance attribute"
+        ) from None
     return configured
 
 
@@ -264,23 +269,23 @@ def _scalar(hint: Any) -> Any:
     return hint
 
 
-def _bound(value: float) -> str:
-    """A range's bound as written: whole numbers in full (4294967295, not 4.29497e+09)."""
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
-
-
 def _expected(hint: Any, rule: Rule) -> str | None:
     """What a value must be, in words, when the rule says more than the type; None when it does not."""
     whole = _scalar(hint) is int
     number = "a whole number" if whole else "a number"
     if rule.between is not None:
         low, high = rule.between
-        return f"{number} from {_bound(low)} to {_bound(high)}"
+        return f"{number} from {_written(low)} to {_written(high)}"
     if rule.at_least is not None:
-        return f"{number} of at least {_bound(rule.at_least)}"
+        return f"{number} of at least {_written(rule.at_least)}"
     if rule.url:
         return 'an http:// or https:// URL like "http://127.0.0.1:8080"'
     return None
+
+
+def _written(bound: float) -> str:
+    """A bound as a user writes it: 1000000 and 0.00001, not 1e+06 and 1e-05."""
+    return f"{bound:.12f}".rstrip("0").rstrip(".")
 
 
 def _checked(value: Any, written: Any, hint: Any, rule: Rule, expected: str | None) -> Any:
@@ -330,9 +335,29 @@ def _class_hook(cls: type) -> Callable[[Any, Any], Any]:
         )
         for field in attrs.fields(cls)
     }
-    return make_dict_structure_fn(
+    structure: Callable[[Any, Any], Any] = make_dict_structure_fn(
         cls, _converter, _cattrs_forbid_extra_keys=True, _cattrs_detailed_validation=True, **overrides
     )
+    return _table_only(structure)
+
+
+def _is_mapping(hint: Any) -> bool:
+    return typing.get_origin(hint) in (dict, Mapping, MutableMapping)
+
+
+def _mapping_hook(hint: Any) -> Callable[[Any, Any], Any]:
+    return _table_only(make_mapping_structure_fn(hint, _converter, detailed_validation=True))
+
+
+def _table_only(structure: Callable[[Any, Any], T]) -> Callable[[Any, Any], T]:
+    """``structure`` for a TOML table only: anything else is one line saying a table was expected."""
+
+    def table(value: Any, hint: Any) -> T:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"expected a table, got {value!r}")
+        return structure(value, hint)
+
+    return table
 
 
 _converter = base_converter()
@@ -340,3 +365,4 @@ _converter.register_structure_hook(str, _structure_text)
 _converter.register_structure_hook(Path, _structure_path)
 _converter.register_structure_hook(Secret, _structure_secret)
 _converter.register_structure_hook_factory(attrs.has, _class_hook)
+_converter.register_structure_hook_factory(_is_mapping, _mapping_hook)

@@ -286,39 +286,25 @@ class PiperVoiceProvider:
     ) -> None:
         self.settings = PiperSettings(model, sentence_pause, length_scale)
 
-    @property
-    def model(self) -> Path | None:
-        """The voice file of the ``model`` setting; None: the bundled joe voice."""
-        return self.settings.model
-
-    @property
-    def sentence_pause(self) -> float:
-        """Seconds of silence between sentences."""
-        return self.settings.sentence_pause
-
-    @property
-    def length_scale(self) -> float:
-        """Piper's length scale at ``VoiceSpec.rate`` 1.0."""
-        return self.settings.length_scale
-
     def _voice(self) -> tuple[Path, str]:
         """The model file that speaks and its voice's name: the ``model`` setting, else the bundled joe.
 
         The brief's ``[voice] name`` selects nothing here (Piper has one voice per file): a name other
         than the model's is spoken by it anyway and the core notes the difference in the report.
         """
-        if self.model is None:
+        model = self.settings.model
+        if model is None:
             return bundled_model(), BUNDLED_VOICE
         # Piper names its voice files <language>-<name>-<quality> (en_US-joe-medium.onnx).
-        parts = self.model.stem.split("-")
-        return self.model, parts[1] if len(parts) == 3 else self.model.stem
+        parts = model.stem.split("-")
+        return model, parts[1] if len(parts) == 3 else model.stem
 
     async def check(self) -> Availability:
         """Whether piper-tts imports and the voice file is present."""
         try:
             import piper  # noqa: F401 - only checking that it imports
 
-            model = self.model or bundled_model()
+            model = self.settings.model or bundled_model()
         except ImportError as error:
             return Availability(False, f"piper-tts or the bundled voice is not installed ({error})")
         if not model.is_file():
@@ -327,19 +313,19 @@ class PiperVoiceProvider:
 
     def fingerprint(self) -> str:
         """The voice file's identity (name and content hash) and every setting that changes the audio."""
-        model = self.model or bundled_model()
-        settings = f"noise=0:pause={self.sentence_pause:g}:scale={self.length_scale:g}"
-        return f"piper/2:{model.name}:{_file_digest(model)}:{settings}"
+        s = self.settings
+        model = s.model or bundled_model()
+        return f"piper/2:{model.name}:{_file_digest(model)}:noise=0:pause={s.sentence_pause:g}:scale={s.length_scale:g}"
 
     async def synthesize(self, request: SpeechRequest) -> Speech:
         """Write ``request.text`` spoken at ``request.voice.rate`` to ``request.out_path`` as a WAV."""
         if not request.text.strip():
             raise ProviderError("piper: the text to speak is empty", transient=False)
         model, name = self._voice()
-        length_scale = self.length_scale / request.voice.rate
+        length_scale, pause = self.settings.length_scale / request.voice.rate, self.settings.sentence_pause
         record_usage(characters=len(request.text))
         speech = await write_in_thread(
             request.out_path,
-            lambda path: _synthesize_file(model, name, request.text, length_scale, self.sentence_pause, path),
+            lambda path: _synthesize_file(model, name, request.text, length_scale, pause, path),
         )
         return attrs.evolve(speech, path=request.out_path)

@@ -143,26 +143,23 @@ class ScriptFileWriter:
     def __init__(self, path: Path | None = None) -> None:
         self.settings = ScriptFileSettings(path)
 
-    @property
-    def path(self) -> Path | None:
-        """The script file (the ``path`` setting, resolved from the brief's folder), or None when unset."""
-        return self.settings.path
-
     def fingerprint(self) -> str:
         """The file's path and content hash: editing the script re-makes what depends on it."""
-        if self.path is None:
+        path = self.settings.path
+        if path is None:
             return "scriptfile/1:none"
         try:
-            digest = hashlib.sha256(self.path.read_bytes()).hexdigest()[:16]
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
         except OSError:
             digest = "missing"
-        return f"scriptfile/1:{self.path}:{digest}"
+        return f"scriptfile/1:{path}:{digest}"
 
     async def write_script(self, request: ScriptRequest) -> AsyncIterator[SceneDraft]:
         """Yield the scenes of the user's script in order; ``scene_count`` and ``word_target`` are ignored."""
-        if self.path is None:
+        path = self.settings.path
+        if path is None:
             raise UserError('providers.scriptfile: set path = "script.md" to the script file')
-        script = await anyio.to_thread.run_sync(read_script, self.path)
+        script = await anyio.to_thread.run_sync(read_script, path)
         for scene in script.scenes:
             yield scene
 

@@ -9,14 +9,18 @@ import math
 from pathlib import Path
 from typing import Any
 
-import anyio
-import anyio.lowlevel
-import anyio.to_thread
-
-from aura_core import Availability, ImageRequest, Picture, ProviderError, ProviderSettings, record_usage
+from aura_core import (
+    Availability,
+    ImageRequest,
+    Picture,
+    ProviderError,
+    ProviderSettings,
+    record_usage,
+    write_in_thread,
+)
 from aura_plugins_openai.client import check_service, fingerprint_of, open_client
 from aura_plugins_openai.failures import to_provider_error
-from aura_plugins_openai.settings import IMAGE_PRICES, OpenAISettings, read_settings
+from aura_plugins_openai.settings import IMAGE_PRICES, OpenAISettings
 
 DALL_E_3_SIZES = ((1792, 1024), (1024, 1792), (1024, 1024))
 GPT_IMAGE_SIZES = ((1536, 1024), (1024, 1536), (1024, 1024))
@@ -86,8 +90,9 @@ class OpenAIIllustrator:
         self.concurrency = self.settings.effective_concurrency()
 
     def configure(self, settings: ProviderSettings) -> OpenAIIllustrator:
-        """A copy set up from the brief's ``[providers.openai]`` table."""
-        return OpenAIIllustrator(read_settings(settings.values))
+        """A copy set up from the brief's ``[providers.openai]`` table, read by the core into
+        ``OpenAISettings`` (a key the table leaves out keeps this provider's value)."""
+        return OpenAIIllustrator(settings.structure(OpenAISettings, current=self.settings))
 
     def fingerprint(self) -> str:
         """Server, model, quality, style and size setting."""
@@ -142,18 +147,11 @@ class OpenAIIllustrator:
                 f"openai: the image from {s.base_url} is not valid base64 ({error})"
             ) from None
         out = request.out_path
-        await anyio.Path(out.parent).mkdir(parents=True, exist_ok=True)
         try:
-            await anyio.to_thread.run_sync(save_fitted, data, request.width, request.height, out)
-            # A cancellation that arrived while the thread wrote the PNG lands here, before the result
-            # is returned, so the file is removed below instead of outliving a cancelled call.
-            await anyio.lowlevel.checkpoint()
+            # In a worker thread; a cancellation meanwhile lands before the result, and no file is left.
+            await write_in_thread(out, lambda path: save_fitted(data, request.width, request.height, path))
         except (UnidentifiedImageError, OSError) as error:
-            out.unlink(missing_ok=True)
             raise ProviderError(f"openai: the image from {s.base_url} cannot be decoded ({error})") from None
-        except BaseException:
-            out.unlink(missing_ok=True)
-            raise
         record_usage(images=1, cost_usd=image_cost(s, model, size))
         return Picture(
             path=out,

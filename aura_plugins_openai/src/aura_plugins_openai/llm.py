@@ -19,7 +19,7 @@ from aura_plugins_openai.client import check_service, fingerprint_of, open_clien
 from aura_plugins_openai.failures import is_response_format_rejection, to_provider_error
 from aura_plugins_openai.prompt import SCRIPT_SCHEMA, script_messages
 from aura_plugins_openai.scene_stream import SceneStream, ScriptParseError
-from aura_plugins_openai.settings import OpenAISettings, read_settings
+from aura_plugins_openai.settings import OpenAISettings
 
 if TYPE_CHECKING:
     import openai
@@ -56,8 +56,9 @@ class OpenAIScriptWriter:
         self._schema_rejected = False
 
     def configure(self, settings: ProviderSettings) -> OpenAIScriptWriter:
-        """A copy set up from the brief's ``[providers.openai]`` table."""
-        return OpenAIScriptWriter(read_settings(settings.values))
+        """A copy set up from the brief's ``[providers.openai]`` table, read by the core into
+        ``OpenAISettings`` (a key the table leaves out keeps this provider's value)."""
+        return OpenAIScriptWriter(settings.structure(OpenAISettings, current=self.settings))
 
     def fingerprint(self) -> str:
         """Server, model and the settings that change the script."""

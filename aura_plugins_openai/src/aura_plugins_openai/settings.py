@@ -1,15 +1,20 @@
-"""The ``[providers.openai]`` table of a brief, read and checked once into ``OpenAISettings``."""
+"""The ``[providers.openai]`` table of a brief, declared once as ``OpenAISettings`` and read by the core.
+
+Every problem in the table is one line naming its key (``providers.openai.speed: expected a number
+from 0.25 to 4, got 'fast'``), in the core's format (``aura_core.setting``).
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from attrs import field, frozen
+from attrs import frozen
 
-from aura_core import UserError
+from aura_core import Secret, setting, structure_settings
 
 OFFICIAL_BASE_URL = "https://api.openai.com/v1"
 """The OpenAI service itself; any other ``base_url`` is an OpenAI-compatible server."""
@@ -25,18 +30,21 @@ PLACEHOLDER_KEY = "not-needed"
 
 Structured = Literal["auto", "json_schema", "json_object"]
 AudioFormat = Literal["wav", "mp3", "opus", "aac", "flac", "pcm"]
+ImageQuality = Literal["auto", "low", "medium", "high", "standard", "hd"]
+ImageStyle = Literal["vivid", "natural"]
 
-_WHERE = "[providers.openai]"
+#: The most a price may say, in US dollars (per million tokens or characters, or per picture).
+_MAX_PRICE = (0, 1e6)
 
 
 @frozen
 class Price:
     """What one model costs, in US dollars: per million tokens in/out, per million characters, per image."""
 
-    input: float = 0.0
-    output: float = 0.0
-    characters: float = 0.0
-    image: float | None = None
+    input: float = setting(0.0, between=_MAX_PRICE, help="US dollars per million tokens sent")
+    output: float = setting(0.0, between=_MAX_PRICE, help="US dollars per million tokens received")
+    characters: float = setting(0.0, between=_MAX_PRICE, help="US dollars per million characters spoken")
+    image: float | None = setting(None, between=_MAX_PRICE, help="US dollars per picture")
 
 
 #: Published list prices at the time of writing, used for the ``cost_usd`` estimate only.
@@ -67,37 +75,49 @@ IMAGE_PRICES: Mapping[tuple[str, str, bool], float] = {
 }
 
 
+def _image_size(text: str) -> None:
+    """A ``ValueError`` unless ``text`` is ``auto`` or a size like ``1024x1024``."""
+    width, sep, height = text.partition("x")
+    if text != "auto" and not (sep and width.isdigit() and height.isdigit()):
+        raise ValueError(f'expected "auto" or a size like "1024x1024", got {text!r}')
+
+
 @frozen
 class OpenAISettings:
     """Every setting of the ``openai`` providers, with its default; one table serves all three kinds.
 
-    ``base_url``, ``organization`` and ``project`` hold only what the brief says (None when it says
-    nothing); the ``server``, ``organization_id`` and ``project_id`` properties add the environment's
-    ``OPENAI_BASE_URL``, ``OPENAI_ORG_ID`` and ``OPENAI_PROJECT_ID``, read when used, as the SDK does.
+    ``brief_base_url`` (the key ``base_url``), ``organization`` and ``project`` hold only what the brief
+    says (None when it says nothing); the ``base_url``, ``organization_id`` and ``project_id`` properties
+    add the environment's ``OPENAI_BASE_URL``, ``OPENAI_ORG_ID`` and ``OPENAI_PROJECT_ID``, read when
+    used, as the SDK does. ``api_key_env`` names the key's variable; the key itself is read when used.
     """
 
-    brief_base_url: str | None = field(default=None, alias="base_url")
-    api_key_env: str | None = None
-    organization: str | None = None
-    project: str | None = None
-    model: str = "gpt-4o-mini"
-    tts_model: str = "gpt-4o-mini-tts"
-    image_model: str = "gpt-image-1"
-    voice: str | None = None
-    speed: float = 1.0
-    audio_format: AudioFormat = "wav"
-    tts_instructions: str | None = None
-    image_quality: str | None = None
-    image_style: str | None = None
-    image_size: str = "auto"
-    structured: Structured = "auto"
-    stream: bool = True
-    temperature: float | None = None
-    max_tokens: int | None = None
-    timeout: float = 120.0
-    check_timeout: float = 5.0
-    concurrency: int | None = None
-    prices: Mapping[str, Price] = field(factory=dict)
+    brief_base_url: str | None = setting(
+        None, url=True, key="base_url", help="the server; default OPENAI_BASE_URL, else the OpenAI service"
+    )
+    api_key_env: Secret | None = setting(
+        None, help="the environment variable holding the key; default OPENAI_API_KEY where it is sent"
+    )
+    organization: str | None = setting(None, help="sent as OpenAI-Organization; default OPENAI_ORG_ID")
+    project: str | None = setting(None, help="sent as OpenAI-Project; default OPENAI_PROJECT_ID")
+    model: str = setting("gpt-4o-mini", help="chat model for the script")
+    tts_model: str = setting("gpt-4o-mini-tts", help="speech model")
+    image_model: str = setting("gpt-image-1", help="image model")
+    voice: str | None = setting(None, help="speech voice; default the brief's voice when OpenAI has it")
+    speed: float = setting(1.0, between=(0.25, 4.0), help="multiplied by the brief's [voice] rate")
+    audio_format: AudioFormat = setting("wav", help="the speech format asked for; pcm is wrapped into a WAV")
+    tts_instructions: str | None = setting(None, help="speaking instructions, for models that take them")
+    image_quality: ImageQuality | None = setting(None, help="image quality; default the model's")
+    image_style: ImageStyle | None = setting(None, help="DALL-E 3 style; default the model's")
+    image_size: str = setting("auto", check=_image_size, help='"auto" or a size like "1024x1024"')
+    structured: Structured = setting("auto", help="how JSON is asked for")
+    stream: bool = setting(True, help="stream the script, scene by scene")
+    temperature: float | None = setting(None, between=(0.0, 2.0), help="sampling temperature")
+    max_tokens: int | None = setting(None, between=(1, 1_000_000), help="answer limit in tokens")
+    timeout: float = setting(120.0, between=(1.0, 3600.0), help="seconds per HTTP call")
+    check_timeout: float = setting(5.0, between=(0.1, 120.0), help="seconds for aura doctor's check")
+    concurrency: int | None = setting(None, between=(1, 64), help="calls at once per provider")
+    prices: Mapping[str, Price] = setting(factory=dict, help="cost estimates: model = { input = …, … }")
 
     @property
     def base_url(self) -> str:
@@ -139,7 +159,7 @@ class OpenAISettings:
     def key_env(self) -> str | None:
         """The environment variable the key is read from; None for a server that needs no key."""
         if self.api_key_env is not None:
-            return self.api_key_env
+            return self.api_key_env.env
         return DEFAULT_KEY_ENV if self.official or self.base_url_from_environment else None
 
     def api_key(self) -> str | None:
@@ -153,10 +173,10 @@ class OpenAISettings:
         env = self.key_env
         if env is None:
             return PLACEHOLDER_KEY
-        value = os.environ.get(env, "").strip()
-        if not value and self.api_key_env is None and not self.official:
+        value = Secret(env).get()
+        if value is None and self.api_key_env is None and not self.official:
             return PLACEHOLDER_KEY  # OPENAI_BASE_URL's server may need no key
-        return value or None
+        return value
 
     def price(self, model: str) -> Price:
         """The price of ``model``: the brief's ``prices`` entry, else the built-in one, else free."""
@@ -178,124 +198,9 @@ def _is_url(text: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
-def _string(key: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise UserError(f"{_WHERE} {key}: expected a non-empty string, got {value!r}")
-    return value.strip()
+def read_settings(values: Mapping[str, Any], base_dir: Path | None = None) -> OpenAISettings:
+    """The ``[providers.openai]`` table read into ``OpenAISettings`` by the core, as a run reads it.
 
-
-def _number(low: float, high: float) -> Callable[[str, Any], float]:
-    def check(key: str, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-            raise UserError(f"{_WHERE} {key}: expected a number from {low:g} to {high:g}, got {value!r}")
-        return float(value)
-
-    return check
-
-
-def _integer(low: int, high: int) -> Callable[[str, Any], int]:
-    def check(key: str, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise UserError(f"{_WHERE} {key}: expected a whole number from {low} to {high}, got {value!r}")
-        return value
-
-    return check
-
-
-def _choice(*options: str) -> Callable[[str, Any], str]:
-    def check(key: str, value: Any) -> str:
-        if value not in options:
-            expected = " | ".join(repr(o) for o in options)
-            raise UserError(f"{_WHERE} {key}: expected one of {expected}, got {value!r}")
-        return str(value)
-
-    return check
-
-
-def _boolean(key: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise UserError(f"{_WHERE} {key}: expected true or false, got {value!r}")
-    return value
-
-
-def _base_url(key: str, value: Any) -> str:
-    url = _string(key, value).rstrip("/")
-    if not _is_url(url):
-        raise UserError(f'{_WHERE} {key}: expected a URL like "http://127.0.0.1:11434/v1", got {value!r}')
-    return url
-
-
-def _env_name(key: str, value: Any) -> str:
-    name = _string(key, value)
-    if not name.replace("_", "").isalnum():
-        raise UserError(
-            f"{_WHERE} {key}: expected the NAME of an environment variable (keys never go in the brief)"
-        )
-    return name
-
-
-def _size(key: str, value: Any) -> str:
-    text = _string(key, value)
-    if text == "auto":
-        return text
-    width, sep, height = text.partition("x")
-    if not sep or not width.isdigit() or not height.isdigit():
-        raise UserError(f'{_WHERE} {key}: expected "auto" or a size like "1024x1024", got {value!r}')
-    return text
-
-
-_PRICE_KEYS = ("input", "output", "characters", "image")
-
-
-def _prices(key: str, value: Any) -> Mapping[str, Price]:
-    if not isinstance(value, Mapping):
-        raise UserError(f"{_WHERE} {key}: expected a table of model = {{ input = …, output = … }}")
-    prices: dict[str, Price] = {}
-    for model, entry in value.items():
-        where = f"{key}.{model}"
-        if not isinstance(entry, Mapping):
-            raise UserError(f"{_WHERE} {where}: expected a table with any of {', '.join(_PRICE_KEYS)}")
-        unknown = sorted(set(entry) - set(_PRICE_KEYS))
-        if unknown:
-            raise UserError(
-                f"{_WHERE} {where}: unknown key(s) {', '.join(unknown)}; expected {', '.join(_PRICE_KEYS)}"
-            )
-        amounts = {k: _number(0.0, 1e6)(f"{where}.{k}", v) for k, v in entry.items()}
-        prices[str(model)] = Price(**amounts)
-    return prices
-
-
-_READERS: Mapping[str, Callable[[str, Any], Any]] = {
-    "base_url": _base_url,
-    "api_key_env": _env_name,
-    "organization": _string,
-    "project": _string,
-    "model": _string,
-    "tts_model": _string,
-    "image_model": _string,
-    "voice": _string,
-    "speed": _number(0.25, 4.0),
-    "audio_format": _choice("wav", "mp3", "opus", "aac", "flac", "pcm"),
-    "tts_instructions": _string,
-    "image_quality": _choice("auto", "low", "medium", "high", "standard", "hd"),
-    "image_style": _choice("vivid", "natural"),
-    "image_size": _size,
-    "structured": _choice("auto", "json_schema", "json_object"),
-    "stream": _boolean,
-    "temperature": _number(0.0, 2.0),
-    "max_tokens": _integer(1, 1_000_000),
-    "timeout": _number(1.0, 3600.0),
-    "check_timeout": _number(0.1, 120.0),
-    "concurrency": _integer(1, 64),
-    "prices": _prices,
-}
-
-
-def read_settings(values: Mapping[str, Any]) -> OpenAISettings:
-    """Check the brief's ``[providers.openai]`` table; a wrong or unknown key raises ``UserError``."""
-    unknown = sorted(set(values) - set(_READERS))
-    if unknown:
-        raise UserError(
-            f"{_WHERE}: unknown setting(s) {', '.join(unknown)}; known settings are {', '.join(_READERS)}"
-        )
-    return OpenAISettings(**{key: _READERS[key](key, value) for key, value in values.items()})
+    Raises ``BriefError`` (a ``UserError``) with one line per problem: ``providers.openai.<key>: …``.
+    """
+    return structure_settings(OpenAISettings, values, provider="openai", base_dir=base_dir or Path.cwd())

@@ -1,28 +1,24 @@
-"""The ``openai`` voice: ``audio.speech`` streamed to the request's path, decoded there to a measured WAV."""
+"""The ``openai`` voice: ``audio.speech`` received, written to the request's path and decoded there to a measured WAV."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import anyio
-import anyio.lowlevel
-import anyio.to_thread
-
 from aura_core import (
     AudioDecodeError,
     Availability,
-    DecodedAudio,
     ProviderError,
     ProviderSettings,
     Speech,
     SpeechRequest,
     decode_to_wav,
     record_usage,
+    write_in_thread,
 )
 from aura_plugins_openai.client import check_service, fingerprint_of, open_client
 from aura_plugins_openai.failures import from_transport_error, to_provider_error, transport_errors
-from aura_plugins_openai.settings import OpenAISettings, read_settings
+from aura_plugins_openai.settings import OpenAISettings
 
 OPENAI_VOICES = frozenset(
     {
@@ -49,9 +45,10 @@ PCM_SAMPLE_RATE = 24_000
 """OpenAI's ``pcm`` format: raw 16-bit little-endian mono at 24 kHz."""
 
 
-def _measure(path: Path, audio_format: str) -> DecodedAudio:
-    """Decode the speech streamed into ``path`` into a 16-bit mono WAV in its place, measured by its samples."""
-    return decode_to_wav(path, path, pcm_rate=PCM_SAMPLE_RATE if audio_format == "pcm" else None)
+def _save(audio: bytes, path: Path, audio_format: str) -> tuple[float, int]:
+    """Decode the speech into a 16-bit mono WAV at ``path`` and measure it by its samples (blocks: run in a thread)."""
+    decoded = decode_to_wav(audio, path, pcm_rate=PCM_SAMPLE_RATE if audio_format == "pcm" else None)
+    return decoded.duration, decoded.sample_rate
 
 
 class OpenAIVoice:
@@ -65,8 +62,9 @@ class OpenAIVoice:
         self.concurrency = self.settings.effective_concurrency()
 
     def configure(self, settings: ProviderSettings) -> OpenAIVoice:
-        """A copy set up from the brief's ``[providers.openai]`` table."""
-        return OpenAIVoice(read_settings(settings.values))
+        """A copy set up from the brief's ``[providers.openai]`` table, read by the core into
+        ``OpenAISettings`` (a key the table leaves out keeps this provider's value)."""
+        return OpenAIVoice(settings.structure(OpenAISettings, current=self.settings))
 
     def fingerprint(self) -> str:
         """Server, model, voice setting, speed, format and instructions."""
@@ -93,7 +91,7 @@ class OpenAIVoice:
         return name if name in OPENAI_VOICES else DEFAULT_VOICE
 
     async def synthesize(self, request: SpeechRequest) -> Speech:
-        """Stream the speech into ``request.out_path`` and return its measured duration and sample rate."""
+        """Write the speech to ``request.out_path`` and return its measured duration and sample rate."""
         import openai
 
         s = self.settings
@@ -105,7 +103,6 @@ class OpenAIVoice:
         extra: dict[str, Any] = {}
         if s.tts_instructions is not None:
             extra["instructions"] = s.tts_instructions
-        await anyio.Path(out.parent).mkdir(parents=True, exist_ok=True)
         try:
             async with open_client(s) as client:
                 speech = client.audio.speech.with_streaming_response.create(
@@ -116,34 +113,27 @@ class OpenAIVoice:
                     speed=speed,
                     **extra,
                 )
-                async with speech as response, await anyio.open_file(out, "wb") as file:
-                    async for chunk in response.iter_bytes():
-                        await file.write(chunk)
-            decoded = await anyio.to_thread.run_sync(_measure, out, s.audio_format)
-            # A cancellation that arrived while the thread measured lands here, not after the result.
-            await anyio.lowlevel.checkpoint()
+                async with speech as response:
+                    audio = await response.read()
+            # Decoded and measured in a worker thread: a cancellation meanwhile lands before the result,
+            # and a failed or cancelled call leaves no file at ``out`` or beside it.
+            duration, rate = await write_in_thread(out, lambda path: _save(audio, path, s.audio_format))
         except openai.OpenAIError as error:
-            out.unlink(missing_ok=True)
             raise to_provider_error(error, s, model=s.tts_model, model_key="tts_model") from None
         except transport_errors() as error:
-            out.unlink(missing_ok=True)
             raise from_transport_error(error, s) from None
         except AudioDecodeError as error:
-            out.unlink(missing_ok=True)
             raise ProviderError(
                 f"openai: the speech from {s.base_url} cannot be read as {s.audio_format} ({error.message}); "
                 "check [providers.openai] audio_format",
                 transient=False,
             ) from None
-        except BaseException:
-            out.unlink(missing_ok=True)  # cancelled or failed: leave no partial file behind
-            raise
         characters = len(request.text)
         cost = characters * s.price(s.tts_model).characters / 1_000_000
         record_usage(characters=characters, cost_usd=cost)
         return Speech(
             path=out,
-            duration=decoded.duration,
-            sample_rate=decoded.sample_rate,
+            duration=duration,
+            sample_rate=rate,
             voice=self.voice_for(request),
         )

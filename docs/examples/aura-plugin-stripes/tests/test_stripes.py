@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from aura_core import ImageRequest, Pipeline, ProviderError, ProviderSettings, UserError, parse_brief
+from aura_core import ImageRequest, Pipeline, ProviderError, UserError, parse_brief
 from aura_core.testing import (
     FakeComposer,
     FakeIllustrator,
@@ -13,6 +13,7 @@ from aura_core.testing import (
     FakeVoice,
     Faults,
     check_provider,
+    configured,
 )
 from PIL import Image
 
@@ -55,7 +56,7 @@ async def test_same_request_draws_the_same_stripes_and_another_seed_does_not(tmp
     assert (first.width, first.height) == (96, 54)
     assert _columns(first.path) == _columns(again.path)
     assert _columns(first.path) != _columns(other.path)
-    palette = {tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in stripes.palette}
+    palette = {tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in stripes.settings.palette}
     assert set(_columns(first.path)) <= palette
     assert len(set(_columns(first.path))) >= 2
 
@@ -71,15 +72,20 @@ async def test_a_too_small_picture_is_a_permanent_error(tmp_path: Path) -> None:
 
 
 def test_settings_are_checked_and_change_the_fingerprint(tmp_path: Path) -> None:
-    """configure() takes palette and stripe, names an unknown key; the fingerprint follows the settings."""
+    """The core reads palette and stripe into StripesSettings, names every mistake on its own line,
+    and the fingerprint follows the settings."""
     base = StripesIllustrator()
-    narrow = base.configure(ProviderSettings({"palette": ["#000000", "#FFFFFF"], "stripe": 4}, tmp_path))
-    assert narrow.palette == ("#000000", "#ffffff")
+    narrow = configured(base, {"palette": ["#000000", "#FFFFFF"], "stripe": 4}, tmp_path)
+    assert narrow.settings.palette == ("#000000", "#FFFFFF")
+    assert narrow.settings.stripe == 4
     assert narrow.fingerprint() != base.fingerprint()
-    with pytest.raises(UserError, match=r"unknown setting.*colour"):
-        base.configure(ProviderSettings({"colour": "red"}, tmp_path))
-    with pytest.raises(UserError, match="palette"):
-        base.configure(ProviderSettings({"palette": ["#000000"]}, tmp_path))
+    with pytest.raises(UserError) as caught:
+        configured(base, {"colour": "red", "palette": ["#000000"], "stripe": 0}, tmp_path)
+    assert str(caught.value).splitlines() == [
+        "providers.stripes.palette: expected 2+ different colours like '#2a9d8f', got ['#000000']",
+        "providers.stripes.stripe: expected a whole number of at least 1, got 0",
+        "providers.stripes.colour: unknown setting; expected one of palette, stripe",
+    ]
 
 
 @pytest.mark.anyio
