@@ -224,3 +224,29 @@ async def test_a_cancelled_download_leaves_no_file(fake_http_server: FakeHTTPSer
     finally:
         release.set()
     assert _files(tmp_path) == []
+
+
+@pytest.mark.anyio
+async def test_a_server_that_stops_answering_times_out_as_transient(
+    fake_http_server: FakeHTTPServer, tmp_path: Path
+) -> None:
+    release = threading.Event()
+
+    def stalled() -> Iterator[bytes]:
+        yield b"a" * 100
+        release.wait(10)
+
+    fake_http_server.route(
+        "/clip.mp4", lambda request: streamed(request, stalled(), content_type="video/mp4")
+    )
+    try:
+        with pytest.raises(
+            ProviderError, match=r"^downloading http://127\.0\.0\.1:\d+/clip\.mp4 timed out \(ReadTimeout\)$"
+        ) as caught:
+            await download(
+                f"{fake_http_server.url}/clip.mp4", tmp_path / "c.mp4", max_bytes=10_000, timeout=0.3
+            )
+    finally:
+        release.set()
+    assert caught.value.transient is True
+    assert _files(tmp_path) == []

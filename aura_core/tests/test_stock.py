@@ -8,17 +8,20 @@ from pathlib import Path
 
 import av
 import pytest
+from attrs import evolve
 from PIL import Image
 
 from aura_core import (
     Clip,
     ImageRequest,
+    MediaKind,
     Picture,
     ProviderError,
     Rendition,
     StockItem,
     StockPicker,
     fetch_stock,
+    find_stock,
     orientation_of,
     pick_rendition,
     search_words,
@@ -231,3 +234,48 @@ async def test_a_download_that_is_not_a_video_is_permanent_and_leaves_nothing(
         await fetch_stock(item, _request(tmp_path), source="stock", license="L", max_bytes=10**6)
     assert caught.value.transient is False
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.anyio
+async def test_find_stock_asks_for_videos_first_then_photos_with_the_prompts_keywords(tmp_path: Path) -> None:
+    asked: list[tuple[str, str]] = []
+    library = {"video": [_item("v1", kind="video", duration=10)], "photo": [_item("p1"), _item("p2")]}
+
+    async def search(kind: MediaKind, query: str, _request: ImageRequest) -> list[StockItem]:
+        asked.append((kind, query))
+        return library[kind]
+
+    picker = StockPicker()
+    clip_request = evolve(_request(tmp_path, seed=1), prompt="bees over a river, 4k", clips=True, duration=5)
+    assert (await find_stock(clip_request, search, picker, vendor="lib")).key == "v1"
+    # The only video is taken: the next scene that takes clips gets a photo.
+    assert (await find_stock(evolve(clip_request, seed=2), search, picker, vendor="lib")).kind == "photo"
+    assert asked == [("video", "bees river"), ("video", "bees river"), ("photo", "bees river")]
+
+
+@pytest.mark.anyio
+async def test_find_stock_asks_with_the_heading_when_the_prompt_has_no_keywords(tmp_path: Path) -> None:
+    asked: list[str] = []
+
+    async def search(_kind: MediaKind, query: str, _request: ImageRequest) -> list[StockItem]:
+        asked.append(query)
+        return [_item("p1")]
+
+    request = evolve(_request(tmp_path), prompt="a cinematic photo", heading="The waggle dance")
+    await find_stock(request, search, StockPicker(), vendor="lib")
+    assert asked == ["waggle dance"]
+    with pytest.raises(
+        ProviderError, match=r"^lib: nothing to search for in the visual prompt 'a photo'$"
+    ) as caught:
+        await find_stock(evolve(request, prompt="a photo", heading=""), search, StockPicker(), vendor="lib")
+    assert caught.value.transient is False
+
+
+@pytest.mark.anyio
+async def test_find_stock_refuses_an_empty_frame_before_searching(tmp_path: Path) -> None:
+    async def search(_kind: MediaKind, _query: str, _request: ImageRequest) -> list[StockItem]:
+        raise AssertionError("searched")
+
+    with pytest.raises(ProviderError, match=r"^lib: 0x90 is too small") as caught:
+        await find_stock(evolve(_request(tmp_path), width=0), search, StockPicker(), vendor="lib")
+    assert caught.value.transient is False
