@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 import av
 import pytest
 from attrs import evolve
@@ -250,7 +251,7 @@ async def test_find_stock_asks_for_videos_first_then_photos_with_the_prompts_key
     assert (await find_stock(clip_request, search, picker, vendor="lib")).key == "v1"
     # The only video is taken: the next scene that takes clips gets a photo.
     assert (await find_stock(evolve(clip_request, seed=2), search, picker, vendor="lib")).kind == "photo"
-    assert asked == [("video", "bees river"), ("video", "bees river"), ("photo", "bees river")]
+    assert asked == [("video", "bees river"), ("photo", "bees river")]  # each question once
 
 
 @pytest.mark.anyio
@@ -279,3 +280,38 @@ async def test_find_stock_refuses_an_empty_frame_before_searching(tmp_path: Path
     with pytest.raises(ProviderError, match=r"^lib: 0x90 is too small") as caught:
         await find_stock(evolve(_request(tmp_path), width=0), search, StockPicker(), vendor="lib")
     assert caught.value.transient is False
+
+
+@pytest.mark.anyio
+async def test_scenes_asking_the_same_question_at_once_share_one_search(tmp_path: Path) -> None:
+    """Three scenes at once, one question: asked once, three different items; a search that failed is
+    asked again by the next scene."""
+    calls: list[str] = []
+
+    async def search(_kind: MediaKind, query: str, _request: ImageRequest) -> list[StockItem]:
+        calls.append(query)
+        await anyio.sleep(0.05)
+        if query == "broken" and calls.count("broken") == 1:
+            raise ProviderError("down", transient=True)
+        return [_item(str(n)) for n in range(5)]
+
+    picker = StockPicker()
+    chosen: list[StockItem] = []
+
+    async def scene(seed: int) -> None:
+        chosen.append(
+            await find_stock(
+                evolve(_request(tmp_path, seed=seed), prompt="bees"), search, picker, vendor="lib"
+            )
+        )
+
+    async with anyio.create_task_group() as group:
+        for seed in (1, 2, 3):
+            group.start_soon(scene, seed)
+    assert calls == ["bees"] and len({item.key for item in chosen}) == 3
+
+    broken = evolve(_request(tmp_path, seed=9), prompt="broken")
+    with pytest.raises(ProviderError, match="down"):
+        await find_stock(broken, search, picker, vendor="lib")
+    assert (await find_stock(broken, search, picker, vendor="lib")).kind == "photo"
+    assert calls == ["bees", "broken", "broken"]

@@ -140,18 +140,38 @@ def pick_rendition(renditions: Iterable[Rendition], width: int, height: int) -> 
     return largest[1] if largest else None
 
 
+#: A vendor's search: the items of one kind for a keyword query (and the request, for its frame).
+StockSearch = Callable[[MediaKind, str, ImageRequest], Awaitable[Sequence[StockItem]]]
+
+
 class StockPicker:
-    """Which search result each scene of one video gets.
+    """Which search result each scene of one video gets, and the answers of the video's searches.
 
     Results are ranked by a hash of the scene's seed and the item's key, so the same scene asking the same
     question gets the same item, whatever order the library answered in. A scene prefers items of its
-    frame's orientation, then, for a clip, items at least ``min_duration`` seconds long. An item taken by one scene is
-    never given to another (a scene asking again, a retry, gets its own back). One picker per configured
-    provider: the core configures a provider afresh for each run, so each video starts with none taken.
+    frame's orientation, then, for a clip, items at least ``min_duration`` seconds long. An item taken by
+    one scene is never given to another (a scene asking again, a retry, gets its own back). The same
+    question is put to the library once (``ask``), however many scenes ask it at once: stock libraries
+    ask for answers to be cached, and their allowances are small. One picker per configured provider: the
+    core configures a provider afresh for each run, so each video starts with nothing taken or asked.
     """
 
     def __init__(self) -> None:
         self._taken: dict[str, int] = {}
+        self._answers: dict[tuple[str, str, int, int], Sequence[StockItem]] = {}
+        self._asking: dict[tuple[str, str, int, int], anyio.Lock] = {}
+
+    async def ask(
+        self, search: StockSearch, kind: MediaKind, query: str, request: ImageRequest
+    ) -> Sequence[StockItem]:
+        """``search``'s answer for ``kind``, ``query`` and the request's frame, asked once: a scene asking
+        while another waits for the same answer waits too. A failed search is asked again next time."""
+        question = (kind, query, request.width, request.height)
+        lock = self._asking.setdefault(question, anyio.Lock())
+        async with lock:
+            if question not in self._answers:
+                self._answers[question] = await search(kind, query, request)
+        return self._answers[question]
 
     def choose(
         self, items: Sequence[StockItem], request: ImageRequest, *, min_duration: float = 0.0
@@ -176,16 +196,13 @@ class StockPicker:
         return len(self._taken)
 
 
-#: A vendor's search: the items of one kind for a keyword query (and the request, for its frame).
-StockSearch = Callable[[MediaKind, str, ImageRequest], Awaitable[Sequence[StockItem]]]
-
-
 async def find_stock(
     request: ImageRequest, search: StockSearch, picker: StockPicker, *, vendor: str
 ) -> StockItem:
     """The stock item for ``request``: ``search`` asked with the keywords of its prompt (of its heading when
     the prompt has none), for videos first when ``request.clips`` (preferring clips at least
-    ``request.duration`` long), then for photos; ``picker`` chooses among the results.
+    ``request.duration`` long), then for photos; ``picker`` asks each question once and chooses among
+    the results.
 
     A permanent ``ProviderError`` naming ``vendor`` and the query when there is nothing to search for,
     nothing found, or every result already shown by another scene: the chain's next provider takes over.
@@ -203,7 +220,7 @@ async def find_stock(
     kinds: tuple[MediaKind, ...] = ("video", "photo") if request.clips else ("photo",)
     found = 0
     for kind in kinds:
-        items = await search(kind, query, request)
+        items = await picker.ask(search, kind, query, request)
         found += len(items)
         item = picker.choose(items, request, min_duration=request.duration if kind == "video" else 0.0)
         if item is not None:

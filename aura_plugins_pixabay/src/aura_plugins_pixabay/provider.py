@@ -46,7 +46,6 @@ class PixabayProvider:
     def __init__(self, settings: PixabaySettings | None = None) -> None:
         self.settings = settings or PixabaySettings()
         self.picker = StockPicker()
-        self._searches: dict[tuple[str, str, str], Sequence[StockItem]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         """Only the settings travel (to a Ray worker, or the contract's fresh process)."""
@@ -93,11 +92,7 @@ class PixabayProvider:
         async def search(kind: MediaKind, query: str, request: ImageRequest) -> Sequence[StockItem]:
             from aura_plugins_pixabay import api  # httpx on first use: registering the plugin stays quick
 
-            asked = (kind, query, f"{request.width}x{request.height}")
-            # The same question is asked once per run (Pixabay asks that searches be cached)
-            if asked not in self._searches:
-                self._searches[asked] = await api.search(self.settings, key, kind, query, request)
-            return self._searches[asked]
+            return await api.search(self.settings, key, kind, query, request)
 
         item = await find_stock(request, search, self.picker, vendor="pixabay")
         try:
