@@ -13,8 +13,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 #: Issue 10's rows, in order: pipeline overlap, render, memory, overhead and cold start, resume; then
-#: issue 19's memory of the offline voice on long unpunctuated text; issue 20's streaming tail.
-BENCHES = ("pipeline", "render", "memory", "overhead", "resume", "piper_memory", "tail")
+#: issue 19's memory of the offline voice on long unpunctuated text; issue 20's streaming tail; issue 21's
+#: footage (moving clips).
+BENCHES = ("pipeline", "render", "memory", "overhead", "resume", "piper_memory", "tail", "footage")
 
 
 def main() -> None:

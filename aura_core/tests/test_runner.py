@@ -55,11 +55,40 @@ def by_kind(items: list[Any]) -> dict[str, Any]:
     return {p.kind: p for p in items}
 
 
+@define
+class HeldWriter(ScriptedWriter):
+    """Writes the first two scenes, then holds the rest of the script until ``release`` is set."""
+
+    release: anyio.Event | None = None
+
+    async def write_script(self, request: ScriptRequest) -> AsyncIterator[SceneDraft]:
+        assert self.release is not None
+        written = 0
+        async for draft in super().write_script(request):
+            if written == 2:
+                with anyio.fail_after(20):  # a runner that waits for the whole script never releases it
+                    await self.release.wait()
+            written += 1
+            yield draft
+
+
 async def test_scenes_stream_while_the_script_is_still_being_written(tmp_path: Path) -> None:
-    """Scene 1's voice, picture and segment are done before the LLM has finished the script."""
+    """Scene 1's voice, picture and segment are done before the LLM has written scene 3.
+
+    The script writer holds scene 3 until scene 1's segment (which ends in scene 2's picture) is done: a
+    runner that waited for the whole script would never see it done (the writer gives up after 20 s), and
+    no timing of the machine matters."""
+    release = anyio.Event()
     events: list[Event] = []
-    pipeline = Pipeline(providers(latency=0.05))
-    await pipeline.run(make_spec(), run_dir=tmp_path / "run", on_event=events.append)
+
+    def seen(event: Event) -> None:
+        events.append(event)
+        if isinstance(event, ItemDone) and event.stage == "segments" and event.index == 0:
+            release.set()
+
+    stack = providers()
+    stack[0] = HeldWriter(narrations=NARRATIONS, release=release)
+    await Pipeline(stack).run(make_spec(), run_dir=tmp_path / "run", on_event=seen)
     done = [e for e in events if isinstance(e, ItemDone)]
     script_done = next(i for i, e in enumerate(done) if e.stage == "script")
     first = {e.stage: i for i, e in reversed(list(enumerate(done))) if e.index == 0}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import anyio
 import attrs
@@ -12,6 +12,7 @@ import attrs
 from aura_core import (
     AssemblyRequest,
     Availability,
+    Clip,
     ProviderError,
     ProviderSettings,
     RenderSpec,
@@ -52,6 +53,9 @@ class FfmpegComposer:
     kind: str = attrs.field(default="composer", init=False)
     name: str = attrs.field(default="ffmpeg", init=False)
     concurrency: int = attrs.field(default=2, init=False)
+    #: It takes moving clips as well as pictures (``aura_core.Clip``): played from their in-point,
+    #: conformed to the frame rate, cover-fitted, without their sound (see ``footage``).
+    clips: ClassVar[bool] = True
     #: The upsampled pictures this run's segments share (each is decoded once; see ``stills``).
     stills: StillCache = attrs.field(factory=StillCache, init=False, eq=False, repr=False)
 
@@ -125,15 +129,13 @@ class FfmpegComposer:
         encoder = await self._encoder(spec.codec, spec.quality)
         request.out_path.parent.mkdir(parents=True, exist_ok=True)
         threads = encoder_threads(self.threads, self.concurrency)
-        await render(
+        said = await render(
             request, plan, encoder, exe=self.exe, zoom=self.zoom, threads=threads, stills=self.stills
         )
         found = await anyio.to_thread.run_sync(probe, request.out_path)
         if found.video_frames != plan.frames:
-            raise ProviderError(
-                f"segment of scene {request.scene.index + 1} has {found.video_frames} frames, expected {plan.frames}",
-                transient=False,
-            )
+            request.out_path.unlink(missing_ok=True)
+            raise ProviderError(short_segment(request, plan, found.video_frames, said), transient=False)
         return Segment(
             path=request.out_path,
             index=request.scene.index,
@@ -152,3 +154,20 @@ class FfmpegComposer:
     async def assemble(self, request: AssemblyRequest) -> Video:
         """Join the segments (copied), lay the soundtrack, write the caption sidecars and ``request.out_path``."""
         return await assembly.assemble(request, exe=self.exe, threads=self.threads)
+
+
+def short_segment(request: SegmentRequest, plan: SegmentPlan, frames: int, said: str) -> str:
+    """Why scene ``request.scene``'s segment came out with ``frames`` frames instead of the plan's: a
+    clip that ran out before its part ended (a truncated file decodes up to where it was cut), naming
+    it, with the first thing ffmpeg said about it."""
+    number = request.scene.index + 1
+    message = f"segment of scene {number} has {frames} frames, expected {plan.frames}"
+    clips = [request.picture] if isinstance(request.picture, Clip) else []
+    if isinstance(request.next_picture, Clip) and plan.transition is not None:
+        clips.append(request.next_picture)
+    if not clips:
+        return message
+    names = " or ".join(str(clip.path) for clip in clips if isinstance(clip, Clip))
+    lines = binary.said(said)
+    reason = f"; ffmpeg said: {lines[0]}" if lines else ""
+    return f"{message}: clip {names} ended before the frames it was to give (is the file truncated?){reason}"

@@ -1,6 +1,7 @@
-"""One scene segment: the picture in motion, the transition into the next scene, burned captions.
+"""One scene segment: the picture in motion (or the clip playing), the transition into the next scene,
+burned captions.
 
-Two steps per segment:
+Two steps per segment of a picture:
 
 1. ffmpeg decodes each picture once per run, cover-fits it and upsamples it 4x
    (``motion.upsampled``; the segment before, whose transition ends on it, shares it through
@@ -9,6 +10,11 @@ Two steps per segment:
    frames at a time into reused canvases), blends a crossfade's frames with the next scene's
    first frame, and pipes raw yuv420p frames into one ffmpeg that adds any other transition,
    the fade out, the captions and encodes.
+
+A clip (``aura_core.Clip``) is decoded, conformed and cover-fitted by the ffmpeg that encodes the
+segment (``footage.Footage``), with no frame through Python; a transition into or out of a clip goes
+through ``xfade``, with the incoming clip playing (``footage``'s docstring says how the two segments
+share it).
 """
 
 from __future__ import annotations
@@ -26,9 +32,10 @@ import anyio
 import ffmpeg
 from attrs import frozen
 
-from aura_core import Narration, ProviderError, SegmentRequest, Visual
+from aura_core import Clip, Narration, ProviderError, SegmentRequest, Visual
 from aura_plugins_ffmpeg import allocator, binary, captions
 from aura_plugins_ffmpeg.encoders import Encoder
+from aura_plugins_ffmpeg.footage import Footage, clip_length
 from aura_plugins_ffmpeg.motion import (
     Canvas,
     Mix,
@@ -62,13 +69,27 @@ def has_next(request: SegmentRequest) -> bool:
     return request.next_picture is not None or request.scene.index + 1 < request.scene_count
 
 
+def wanted_frames(request: SegmentRequest, index: int) -> int:
+    """The frames the transition from scene ``index`` into the next one is asked to take
+    (``render.transition_duration``; 0 for a hard cut), before ``SegmentPlan`` shortens it to half
+    its scene's slot: what a clip in the next scene gives that transition (``footage``)."""
+    if index < 0 or transition_name(request.render.transition, index) is None:
+        return 0
+    return round(request.render.transition_duration * request.render.fps)
+
+
 @frozen
 class SegmentPlan:
-    """Frame arithmetic of one segment: its frames, and the frames its transition takes."""
+    """Frame arithmetic of one segment: its frames, the frames its transition takes, and whether its
+    own visual and the next one are moving clips (``lead``: the frames of its own clip that the
+    transition into it showed)."""
 
     frames: int
     transition_frames: int
     transition: str | None
+    own_clip: bool = False
+    next_clip: bool = False
+    lead: int = 0
 
     @classmethod
     def of(cls, request: SegmentRequest) -> SegmentPlan:
@@ -77,15 +98,36 @@ class SegmentPlan:
         scene = request.scene
         frames = max(1, round((scene.start + scene.duration) * fps) - round(scene.start * fps))
         name = transition_name(request.render.transition, scene.index) if has_next(request) else None
-        wanted = round(request.render.transition_duration * fps) if name else 0
+        wanted = wanted_frames(request, scene.index) if name else 0
         # The transition never takes more than half the slot, so the scene is always seen on its own.
         overlap = min(wanted, frames // 2)
-        return cls(frames=frames, transition_frames=overlap, transition=name if overlap > 0 else None)
+        return cls(
+            frames=frames,
+            transition_frames=overlap,
+            transition=name if overlap > 0 else None,
+            own_clip=isinstance(request.picture, Clip),
+            next_clip=isinstance(request.next_picture, Clip),
+            lead=wanted_frames(request, scene.index - 1),
+        )
 
     @property
     def through_xfade(self) -> bool:
-        """Whether the transition is made by ffmpeg's xfade (any but the crossfade, which Python blends)."""
-        return self.transition is not None and self.transition != CROSSFADE
+        """Whether the transition is made by ffmpeg's xfade: any but the crossfade between two pictures,
+        which Python blends."""
+        if self.transition is None:
+            return False
+        return self.transition != CROSSFADE or self.own_clip or self.next_clip
+
+    @property
+    def python_crossfade(self) -> bool:
+        """Whether Python blends the crossfade into the next picture's first frame."""
+        return self.transition is not None and not self.through_xfade
+
+    @property
+    def next_still(self) -> bool:
+        """Whether the transition ends on the next scene's first still frame (the next visual is a
+        picture, or none: its generated background)."""
+        return self.transition is not None and not self.next_clip
 
 
 async def load_still(
@@ -191,13 +233,18 @@ def build(
     *,
     burn: bool,
     threads: int,
+    own: Footage | None = None,
+    incoming: Footage | None = None,
 ) -> Any:
-    """The ffmpeg-python output node: raw frames on stdin (and the next scene's first frame in
-    ``next.yuv``) to the encoded segment at ``request.out_path``."""
+    """The ffmpeg-python output node: raw frames on stdin, or the ``own`` clip (and the next scene's
+    first frame in ``next.yuv``, or the ``incoming`` clip) to the encoded segment at ``request.out_path``."""
     render = request.render
     fps, width, height = render.fps, render.width, render.height
     raw = {"f": "rawvideo", "pix_fmt": "yuv420p", "s": f"{width}x{height}", "framerate": fps}
-    video = ffmpeg.input("pipe:", **raw).video.filter("settb", f"1/{fps}").filter("setpts", "N")
+    if own is not None:
+        video = own.stream(width, height, threads)
+    else:
+        video = ffmpeg.input("pipe:", **raw).video.filter("settb", f"1/{fps}").filter("setpts", "N")
     if plan.through_xfade:
         # Only the transition's frames go through xfade, which works in 4:4:4: the frames before it
         # reach the encoder as sampled (no chroma round trip, no conversion cost per frame).
@@ -205,7 +252,10 @@ def build(
         parts = video.split()
         head = parts[0].trim(end_frame=head_frames)
         tail = parts[1].trim(start_frame=head_frames).setpts("N")
-        first = hold(ffmpeg.input(NEXT_FRAME, **raw).video, plan.transition_frames, fps)
+        if incoming is not None:
+            first = incoming.stream(width, height, threads).filter("settb", f"1/{fps}")
+        else:
+            first = hold(ffmpeg.input(NEXT_FRAME, **raw).video, plan.transition_frames, fps)
         blended = ffmpeg.filter(
             [tail, first],
             "xfade",
@@ -254,6 +304,23 @@ def first_frame(following: Sampler, index: int, zoom: float) -> bytes:
     return b"".join(canvas.planes)
 
 
+async def footage_of(request: SegmentRequest, plan: SegmentPlan) -> tuple[Footage | None, Footage | None]:
+    """The parts of the clips the segment shows: its own scene's, and the next scene's in the
+    transition (None where the visual is a picture, or the transition shows none); each clip is
+    measured first, so a file that is not video fails here, naming it."""
+    fps, index = request.render.fps, request.scene.index
+    own: Footage | None = None
+    incoming: Footage | None = None
+    if isinstance(request.picture, Clip):
+        length = await anyio.to_thread.run_sync(clip_length, request.picture, index)
+        own = Footage.own(request.picture, length, fps, plan.lead, plan.frames)
+    if isinstance(request.next_picture, Clip) and plan.transition is not None:
+        length = await anyio.to_thread.run_sync(clip_length, request.next_picture, index + 1)
+        lead = wanted_frames(request, index)
+        incoming = Footage.incoming(request.next_picture, length, fps, lead, plan.transition_frames)
+    return own, incoming
+
+
 async def render(
     request: SegmentRequest,
     plan: SegmentPlan,
@@ -263,15 +330,17 @@ async def render(
     zoom: float,
     threads: int,
     stills: StillCache,
-) -> None:
+) -> str:
     """Write the segment of ``request`` to ``request.out_path``; ``stills`` holds the upsampled
-    pictures this run's segments share."""
+    pictures this run's segments share. Returns what the encoding ffmpeg said (its warnings)."""
     render = request.render
     index = request.scene.index
     factor = supersampling(render.width, render.height)
     out = request.out_path
     allocator.keep_freed_memory()  # the stills and blended frames freed are reused, not faulted in again
+    own_clip, incoming = await footage_of(request, plan)
     folder = Path(tempfile.mkdtemp(prefix=f".{out.stem}-", dir=out.parent))
+    said: list[str] = []
     try:
         following = NextFrame(index + 1)
         own_ready = anyio.Event()
@@ -287,7 +356,7 @@ async def render(
 
         async def load_next() -> None:
             try:
-                if plan.transition is None:
+                if not plan.next_still:
                     return
                 await own_ready.wait()  # the scene's own picture first: encoding waits for it
                 still = await still_of(request.next_picture, index + 1, own=False)
@@ -299,24 +368,30 @@ async def render(
                 following.close()
 
         async def encode() -> None:
-            # The segment before ends on this picture's first frame, unless there is none or no transition.
-            alone = index == 0 or render.transition == "none"
-            sampler = await still_of(request.picture, index, own=True, alone=alone)
+            frames: Iterator[Plane] | None = None
+            if own_clip is None:
+                # The segment before ends on this picture's first frame, unless there is none or no
+                # transition.
+                alone = index == 0 or render.transition == "none"
+                sampler = await still_of(request.picture, index, own=True, alone=alone)
+                frames = motion_frames(
+                    sampler,
+                    move_for(index, zoom),
+                    plan.frames,
+                    following.get if plan.python_crossfade else None,
+                    plan.transition_frames if plan.python_crossfade else 0,
+                )
             own_ready.set()
-            if plan.through_xfade:
+            if plan.through_xfade and plan.next_still:
                 await following.ready.wait()  # ffmpeg reads the next frame's file when it starts
-            crossfade = plan.transition == CROSSFADE
-            frames = motion_frames(
-                sampler,
-                move_for(index, zoom),
-                plan.frames,
-                following.get if crossfade else None,
-                plan.transition_frames if crossfade else 0,
-            )
             burn = caption_file(request, folder)
-            graph = build(request, plan, encoder, burn=burn, threads=threads)
+            graph = build(request, plan, encoder, burn=burn, threads=threads, own=own_clip, incoming=incoming)
             args = binary.command(exe, graph.compile(), threads=1, global_args=encoder.global_args)
-            await binary.run(args, what=f"render scene {index + 1}", partial=[out], cwd=folder, feed=frames)
+            said.append(
+                await binary.run(
+                    args, what=f"render scene {index + 1}", partial=[out], cwd=folder, feed=frames
+                )
+            )
 
         # Encoding starts once the scene's own picture is ready; the next one is only needed when the
         # crossfade starts, so it is decoded (or found decoded) after it, while the frames encode.
@@ -324,6 +399,7 @@ async def render(
     finally:
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(shutil.rmtree, folder, True)
+    return said[0]
 
 
 def encoder_kwargs(encoder: Encoder) -> dict[str, str]:
