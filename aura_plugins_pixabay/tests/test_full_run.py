@@ -13,7 +13,7 @@ from typing import Any
 import av
 import pytest
 
-from aura_core import Picture
+from aura_core import OPTIONAL_MEMBERS, Picture
 from aura_core.artifacts import ArtifactIndex
 
 AURA = Path(sys.executable).with_name("aura")
@@ -130,3 +130,46 @@ def test_aura_run_renders_a_video_of_pixabay_photos_and_a_rerun_picks_the_same(
     again = run_aura(brief, tmp_path / "again")
     assert again.returncode == 0, again.stderr[-3000:]
     assert [p.link for p in stored_pictures(tmp_path / "again" / "bees")] == [p.link for p in pictures]
+
+
+@pytest.mark.skipif(not AURA.exists(), reason="the aura command is not installed in this environment")
+@pytest.mark.skipif(
+    "clips" not in OPTIONAL_MEMBERS,
+    reason="this core does not offer illustrators clips yet (branch clipscore)",
+)
+def test_aura_run_plays_pixabay_clips_and_credits_them(pixabay: Any, tmp_path: Path) -> None:
+    """The composer takes clips: three scenes play the three landscape Pixabay videos (the portrait one is
+    left out), each credited in report.json, report.html and the credits file beside the video."""
+    brief = tmp_path / "bees.toml"
+    brief.write_text(
+        BRIEF.format(url=pixabay.url).replace('captions = "off"', 'captions = "off"\ncredits = true')
+    )
+    done = run_aura(brief, tmp_path / "runs", "--out", str(tmp_path / "bees.mp4"))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+
+    (search,) = pixabay.http.calls("/api/videos/")
+    assert search.args["q"] == "honeybees flowers"
+    run = tmp_path / "runs" / "bees"
+    report = json.loads((run / "report.json").read_text())
+    scenes = sorted(report["scenes"], key=lambda s: s["index"])
+    assert [s["visual"] for s in scenes] == ["clip"] * 3
+    by_link = {pixabay.video_hit(v)["pageURL"]: v for v in pixabay.videos}
+    chosen = [by_link[s["credit"]["link"]] for s in scenes]
+    assert {v["id"] for v in chosen} == {201, 202, 204}
+    for scene, video in zip(scenes, chosen, strict=True):
+        assert scene["credit"]["author"] == f"filmer{video['id']}"
+        assert (scene["credit"]["source"], scene["credit"]["license"]) == (
+            "pixabay",
+            "Pixabay Content License",
+        )
+    credits = (tmp_path / "bees.credits.txt").read_text()
+    page = (run / "report.html").read_text()
+    for video in chosen:
+        assert f"filmer{video['id']}" in credits and f"filmer{video['id']}" in page
+
+    middles = [s["start"] + s["duration"] / 2 for s in scenes]
+    for shown, video in zip(frame_colours(tmp_path / "bees.mp4", middles), chosen, strict=True):
+        assert all(abs(a - b) <= 30 for a, b in zip(shown, video["colour"], strict=True)), (
+            shown,
+            video["colour"],
+        )
