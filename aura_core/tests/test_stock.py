@@ -231,7 +231,7 @@ async def test_a_download_that_is_not_a_video_is_permanent_and_leaves_nothing(
     fake_http_server.route("/v.mp4", lambda _r: Response(photo_bytes(64, 36), content_type="video/mp4"))
     item = StockItem("9", "video", 64, 36, (Rendition(f"{fake_http_server.url}/v.mp4", 64, 36),), duration=3)
 
-    with pytest.raises(ProviderError, match=r"clip scene-1\.mp4") as caught:
+    with pytest.raises(ProviderError, match=r"scene-1\.mp4") as caught:
         await fetch_stock(item, _request(tmp_path), source="stock", license="L", max_bytes=10**6)
     assert caught.value.transient is False
     assert list(tmp_path.iterdir()) == []

@@ -96,6 +96,7 @@ def test_aura_run_renders_a_video_of_pixabay_photos_and_a_rerun_picks_the_same(
     """Three scenes, three different landscape Pixabay photos for the prompt's keywords, each stored with its
     author, page and licence; the video shows each photo in its scene; a second run (another run
     folder, nothing cached) gives each scene the same photo."""
+    pixabay.videos = []  # photos, whether or not the composer takes clips
     brief = tmp_path / "bees.toml"
     brief.write_text(BRIEF.format(url=pixabay.url))
     done = run_aura(brief, tmp_path / "runs", "--out", str(tmp_path / "bees.mp4"))

@@ -19,6 +19,7 @@ a search answer into ``StockItem`` values. The rest is the same for every vendor
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import tempfile
@@ -267,23 +268,16 @@ async def fetch_stock(
     if item.kind == "video":
         clip_path = request.out_path.with_suffix(".mp4")
         await get(clip_path)
+        measure = functools.partial(
+            _measure_clip, clip_path, source=source, license=license, author=item.author, link=item.link
+        )
         try:
-            width, height, duration, fps = await anyio.to_thread.run_sync(_measure_clip, clip_path)
+            clip = await anyio.to_thread.run_sync(measure)
             await anyio.lowlevel.checkpoint()  # a cancellation during the measuring lands here
         except BaseException:
             clip_path.unlink(missing_ok=True)
             raise
-        return Clip(
-            path=clip_path,
-            width=width,
-            height=height,
-            duration=duration,
-            fps=fps,
-            source=source,
-            license=license,
-            author=item.author,
-            link=item.link,
-        )
+        return clip
     request.out_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=request.out_path.parent, prefix=".stock-") as folder:
         original = Path(folder) / "original"
@@ -314,10 +308,11 @@ def _fit_png(original: Path, width: int, height: int, out_path: Path) -> None:
     fitted.save(out_path, format="PNG")
 
 
-def _measure_clip(path: Path) -> tuple[int, int, float, float]:
-    """Width, height, duration (seconds) and average frame rate of the video at ``path``.
+def _measure_clip(path: Path, *, source: str, license: str, author: str, link: str) -> Clip:
+    """The ``Clip`` of the video at ``path``: width, height, duration (seconds) and average frame rate.
 
-    To become ``aura_core.media.probe_clip`` (rotation, truncation) when it lands.
+    ``aura_core.media.probe_clip`` takes the same arguments and measures more (a phone's rotation, a
+    truncated file): ``fetch_stock`` calls it instead once it is in the core.
     """
     import av
 
@@ -339,4 +334,4 @@ def _measure_clip(path: Path) -> tuple[int, int, float, float]:
         ) from None
     if width <= 0 or height <= 0 or duration <= 0 or fps <= 0:
         raise ProviderError(f"the downloaded clip {path.name} has no frames to show")
-    return width, height, duration, fps
+    return Clip(path, width, height, duration, fps, source, license, author=author, link=link)
