@@ -37,6 +37,7 @@ from aura_core.contract import (
     Voice,
     WordTiming,
 )
+from aura_core.download import DownloadTooLarge, download
 from aura_core.errors import AuraError, BriefError, ProviderError, RunFailed, UserError, retry_after_seconds
 from aura_core.events import (
     BreakerChanged,
@@ -55,7 +56,13 @@ from aura_core.events import (
 from aura_core.executor import Executor, InProcess
 from aura_core.filework import write_in_thread
 from aura_core.hookspecs import hookimpl
-from aura_core.http_failures import TRANSIENT_STATUSES, http_failure, is_transient_status, retry_after_header
+from aura_core.http_failures import (
+    TRANSIENT_STATUSES,
+    http_failure,
+    is_transient_status,
+    retry_after_header,
+    transport_failures,
+)
 from aura_core.loader import load_brief, parse_brief
 from aura_core.logs import redact, route_stdlib_logging
 from aura_core.media import VIDEO_SUFFIXES, ClipProbeError, probe_clip
@@ -72,6 +79,18 @@ from aura_core.specs import (
     RenderSpec,
     SystemProfile,
     VoiceSpec,
+)
+from aura_core.stock import (
+    MediaKind,
+    Rendition,
+    StockItem,
+    StockPicker,
+    StockSearch,
+    fetch_stock,
+    find_stock,
+    orientation_of,
+    pick_rendition,
+    search_words,
 )
 from aura_core.usage import record_usage
 from aura_core.wordcount import count_words, word_unit
@@ -97,6 +116,7 @@ __all__ = [
     "ClipProbeError",
     "Composer",
     "DecodedAudio",
+    "DownloadTooLarge",
     "Event",
     "Executor",
     "Fallback",
@@ -106,6 +126,7 @@ __all__ = [
     "ItemDone",
     "ItemFailed",
     "ItemStarted",
+    "MediaKind",
     "Narration",
     "OptionalMember",
     "Picture",
@@ -117,6 +138,7 @@ __all__ = [
     "ProvidersSpec",
     "RenderChecker",
     "RenderSpec",
+    "Rendition",
     "Retry",
     "RunFailed",
     "RunFinished",
@@ -140,6 +162,9 @@ __all__ = [
     "SpeechRequest",
     "StageFinished",
     "StageStarted",
+    "StockItem",
+    "StockPicker",
+    "StockSearch",
     "SystemProfile",
     "UserError",
     "Video",
@@ -149,12 +174,17 @@ __all__ = [
     "WordTiming",
     "count_words",
     "decode_to_wav",
+    "download",
+    "fetch_stock",
+    "find_stock",
     "hookimpl",
     "http_failure",
     "is_transient_status",
     "load_brief",
     "optional_member",
+    "orientation_of",
     "parse_brief",
+    "pick_rendition",
     "plan_script",
     "probe_clip",
     "record_usage",
@@ -162,10 +192,12 @@ __all__ = [
     "retry_after_header",
     "retry_after_seconds",
     "route_stdlib_logging",
+    "search_words",
     "secret",
     "setting",
     "settings_keys",
     "structure_settings",
+    "transport_failures",
     "word_unit",
     "write_in_thread",
 ]

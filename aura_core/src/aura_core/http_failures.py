@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
 
 from aura_core.errors import ProviderError, retry_after_seconds
 from aura_core.logs import redact
@@ -48,3 +49,30 @@ def http_failure(
         transient=transient,
         retry_after=retry_after_header(headers) if transient else None,
     )
+
+
+@asynccontextmanager
+async def transport_failures(what: str) -> AsyncIterator[None]:
+    """httpx's failures to get an answer inside the block, as ``ProviderError`` naming ``what`` (``"the
+    search at http://host/v1/search"``; never put a key or a query in it).
+
+    A refused or dropped connection, a body cut short and a timeout are transient; a redirect to a scheme
+    other than http(s), or too many redirects, permanent. httpx is imported when the block fails.
+    """
+    try:
+        yield
+    except Exception as error:
+        import httpx  # only once something failed: ``import aura_core`` does not import httpx
+
+        if isinstance(error, httpx.UnsupportedProtocol):
+            raise ProviderError(
+                f"{what} was redirected to an address that is not http(s): {error}", transient=False
+            ) from None
+        if isinstance(error, httpx.TooManyRedirects):
+            raise ProviderError(f"{what} was redirected too many times", transient=False) from None
+        if isinstance(error, httpx.TimeoutException):
+            raise ProviderError(f"{what} timed out ({type(error).__name__})", transient=True) from error
+        if isinstance(error, httpx.TransportError):
+            # ConnectError, RemoteProtocolError (the connection dropped midway), ReadError …
+            raise ProviderError(f"{what} failed: {error or type(error).__name__}", transient=True) from error
+        raise
