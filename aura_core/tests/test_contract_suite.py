@@ -89,7 +89,8 @@ async def test_the_ffmpeg_composer_keeps_the_contract(tmp_path: Path) -> None:
 
     report = await check_provider(FfmpegComposer(), tmp_path)
     assert set(_statuses(report).values()) == {"passed"}
-    assert "2 segments and the video decoded frame by frame" in str(report)
+    # two still segments, and a segment of two clips (the composer takes clips)
+    assert "3 segments and the video decoded frame by frame" in str(report)
 
 
 @pytest.mark.anyio
