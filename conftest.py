@@ -15,3 +15,11 @@ for _folder in sorted(Path(__file__).parent.glob("aura_*/pyproject.toml")):
     _name = _folder.parent.name
     if importlib.util.find_spec(_name) is not None:
         importlib.import_module(_name)
+
+
+def pytest_collection_modifyitems(items: list) -> None:  # type: ignore[type-arg]
+    """Ray's tests run first. Ray starts its processes with a ``preexec_fn`` (Python run in the forked
+    child); in a process where a video codec's threads (PyAV encoding test clips) have run, that child
+    can deadlock and ``ray.init`` hangs. Before every other test, no such thread exists. The sort is
+    stable: every other test keeps its order."""
+    items.sort(key=lambda item: 0 if item.path.name == "test_ray.py" else 1)
