@@ -206,7 +206,8 @@ async def test_provider_errors_cross_from_the_worker_with_transient_and_retry_af
 async def test_a_timed_out_call_kills_its_ray_task(tmp_path: Path, cluster: None) -> None:
     """The middleware's timeout cancels the call: the worker running it is stopped, and the run fails."""
     pid_file = tmp_path / "pid"
-    spec = make_spec(plan={"scenes": 1}, providers={"fake": {"timeout": 2, "attempts": 1}})
+    # 10 s: long enough for a Ray worker to start and run the voice on a loaded machine (it then hangs)
+    spec = make_spec(plan={"scenes": 1}, providers={"fake": {"timeout": 10, "attempts": 1}})
     pipeline = Pipeline(_fakes(HangingVoice(pid_file=pid_file)), executor=RayExecutor())
     with pytest.raises(RunFailed, match="timed out"):
         await pipeline.run(spec, run_dir=tmp_path / "ray")
