@@ -21,22 +21,25 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import re
 import tempfile
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 import anyio
 import anyio.lowlevel
 import anyio.to_thread
 from attrs import frozen
 
-from aura_core.contract import Clip, ImageRequest, Picture
-from aura_core.download import download
+from aura_core.contract import Availability, Clip, ImageRequest, Picture, ProviderSettings
+from aura_core.download import DownloadTooLarge, download
 from aura_core.errors import ProviderError
 from aura_core.filework import write_in_thread
 from aura_core.media import probe_clip
+from aura_core.settings import Secret
+from aura_core.usage import record_usage
 
 if TYPE_CHECKING:
     import httpx
@@ -307,3 +310,112 @@ def _fit_png(original: Path, width: int, height: int, out_path: Path) -> None:
     except (UnidentifiedImageError, OSError, ValueError) as error:
         raise ProviderError(f"the downloaded photo is not a picture that can be read ({error})") from None
     fitted.save(out_path, format="PNG")
+
+
+class StockSettings(Protocol):
+    """What ``StockProvider`` reads from a stock plugin's declared settings class."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def api_key(self) -> Secret: ...
+    @property
+    def timeout(self) -> float: ...
+    @property
+    def concurrency(self) -> int: ...
+    @property
+    def max_bytes(self) -> int: ...
+
+
+S = TypeVar("S", bound=StockSettings)
+
+
+class StockProvider(Generic[S]):
+    """An ``image`` provider over a stock library: what every stock plugin does but its vendor's search.
+
+    A plugin sets ``name``, ``license`` and ``settings_class`` and writes ``search`` (its API's wire format)
+    and, when settings change what a scene gets, ``fingerprint_facts``. Each run's copy (``configure``)
+    has its own ``StockPicker``, so no photo or clip is shown twice in one video.
+    """
+
+    kind = "image"
+    auto = False
+    #: Returns a ``Clip`` when the request takes clips.
+    clips = True
+    name: ClassVar[str]
+    license: ClassVar[str]
+    settings_class: ClassVar[type[Any]]
+    #: Bumped when the query, the search or the choice changes what a scene gets.
+    choice_version: ClassVar[int] = 1
+
+    def __init__(self, settings: S | None = None) -> None:
+        self.settings: S = settings if settings is not None else self.settings_class()
+        self.picker = StockPicker()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Only the settings travel (to a Ray worker, or the contract's fresh process)."""
+        return {"settings": self.settings}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["settings"])  # type: ignore[misc]
+
+    @property
+    def concurrency(self) -> int:
+        """How many scenes search and download at once: the ``concurrency`` setting."""
+        return self.settings.concurrency
+
+    def configure(self, settings: ProviderSettings) -> StockProvider[S]:
+        """A fresh copy for one run, with ``[providers.<name>]`` read into ``settings_class``.
+
+        Declared settings alone would let the core hand out this very object when the table is empty; a
+        copy of its own per run keeps what one video has shown from leaking into the next.
+        """
+        return type(self)(settings.structure(self.settings_class, current=self.settings))
+
+    def fingerprint_facts(self) -> dict[str, Any]:
+        """The settings that change what a scene gets (``per_page`` and the like)."""
+        return {}
+
+    def fingerprint(self) -> str:
+        """What changes the scene's result: how results are searched and chosen, and among how many."""
+        facts = {"choice": self.choice_version, **self.fingerprint_facts()}
+        return f"{self.name}:" + json.dumps(facts, sort_keys=True, separators=(",", ":"))
+
+    async def check(self) -> Availability:
+        """Whether a key is set (it is tried on the first search: asking costs from the allowance)."""
+        key = self.settings.api_key
+        if key.get() is None:
+            return Availability(False, key.missing)
+        return Availability(True, f"key in {key.env}; searches {self.settings.url}")
+
+    async def search(
+        self, key: str, kind: MediaKind, query: str, request: ImageRequest
+    ) -> Sequence[StockItem]:
+        """The vendor's results for ``query``: the plugin's own wire format."""
+        raise NotImplementedError
+
+    async def generate(self, request: ImageRequest) -> Picture | Clip:
+        """The scene's photo as a PNG of the frame's size, or a clip beside it when the request takes clips."""
+        key = self.settings.api_key.value()
+
+        async def search(kind: MediaKind, query: str, request: ImageRequest) -> Sequence[StockItem]:
+            return await self.search(key, kind, query, request)
+
+        item = await find_stock(request, search, self.picker, vendor=self.name)
+        try:
+            visual = await fetch_stock(
+                item,
+                request,
+                source=self.name,
+                license=self.license,
+                max_bytes=self.settings.max_bytes,
+                timeout=self.settings.timeout,
+                secrets=[key],
+            )
+        except DownloadTooLarge as error:
+            raise ProviderError(
+                f"{self.name}: {error.message}; raise providers.{self.name}.max_download_mb to allow it",
+                transient=False,
+            ) from None
+        record_usage(**{f"{item.kind}s": 1})
+        return visual
